@@ -1,0 +1,57 @@
+use thiserror::Error;
+
+/// Why an OpenTok operation failed. Variants speak OpenTok's terms; the caller maps them to its own.
+/// No variant ever carries the API secret or a token.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum OpenTokError {
+    /// OpenTok refused the request as invalid (400 and other 4xx but 401/403/404).
+    #[error("OpenTok rejected the request (HTTP {status}): {message}")]
+    InvalidRequest {
+        /// The HTTP status.
+        status: u16,
+        /// OpenTok's `message`, when it sent one.
+        message: String,
+    },
+    /// OpenTok refused the credentials (401 or 403).
+    #[error("OpenTok refused the credentials (HTTP {status}): check the API key and secret")]
+    AuthenticationRefused {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// OpenTok answered 404.
+    #[error("OpenTok answered 404 Not Found")]
+    NotFound,
+    /// OpenTok failed (5xx).
+    #[error("OpenTok failed (HTTP {status})")]
+    Upstream {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// OpenTok answered 2xx with a body we cannot use.
+    #[error("OpenTok sent a malformed answer: {reason}")]
+    MalformedResponse {
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// No complete answer within the configured timeout.
+    #[error("OpenTok did not answer within {timeout_ms} ms")]
+    Timeout {
+        /// The timeout that ran out.
+        timeout_ms: u64,
+    },
+    /// The connection could not be made or broke before an answer arrived.
+    #[error("OpenTok could not be reached: {reason}")]
+    Unreachable {
+        /// The transport error, as text.
+        reason: String,
+    },
+    /// The session id was not issued for this API key, so a token for it would be useless.
+    #[error("session {session_id} does not belong to API key {api_key}")]
+    ForeignSession {
+        /// The session id.
+        session_id: String,
+        /// Our API key.
+        api_key: String,
+    },
+}

@@ -1,0 +1,34 @@
+//! Where sessions live: the async [`SessionStore`] trait, the in-memory [`MemoryStore`], and a
+//! backend-independent conformance suite (feature `testing`).
+//!
+//! Stores keep domain values and know nothing of HTTP or OpenTok. Depends only on the domain crate.
+
+use async_trait::async_trait;
+use tiny_opentok_domain::{Session, SessionId};
+
+mod error;
+mod memory;
+
+pub use error::StoreError;
+pub use memory::{MemoryStore, MemoryStoreConfig};
+
+/// A place to keep the sessions this service created. Shared by every worker as
+/// `Arc<dyn SessionStore>`; backends may do I/O and fail.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session.
+    ///
+    /// # Errors
+    /// [`StoreError::Full`] at capacity, [`StoreError::AlreadyExists`] for a duplicate id, or a
+    /// backend failure. Nothing is stored on error.
+    async fn insert(&self, session: Session) -> Result<(), StoreError>;
+
+    /// Looks a session up; a missing (or expired) one is `Ok(None)`.
+    async fn get(&self, id: &SessionId) -> Result<Option<Session>, StoreError>;
+
+    /// Removes a session, returning it if it was there.
+    async fn remove(&self, id: &SessionId) -> Result<Option<Session>, StoreError>;
+
+    /// How many sessions are stored.
+    async fn count(&self) -> Result<usize, StoreError>;
+}
