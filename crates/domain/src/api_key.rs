@@ -20,14 +20,19 @@ impl ApiKey {
     /// [`DomainError::InvalidApiKey`] naming the rule broken.
     pub fn parse(value: &str) -> Result<Self, DomainError> {
         if value.is_empty() {
-            return Err(DomainError::InvalidApiKey { reason: "it is empty" });
+            return Err(DomainError::InvalidApiKey {
+                reason: "it is empty",
+            });
         }
         if value.len() > Self::MAX_LEN {
             return Err(DomainError::InvalidApiKey {
                 reason: "it is longer than 64 characters",
             });
         }
-        if !value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        if !value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
             return Err(DomainError::InvalidApiKey {
                 reason: "only ASCII letters, digits and '-' are allowed",
             });

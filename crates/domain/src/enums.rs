@@ -139,12 +139,18 @@ mod tests {
             assert_eq!(serde_json::from_str::<Role>(&json).unwrap(), *role);
         }
         let err = serde_json::from_str::<MediaMode>("\"p2p\"").unwrap_err();
-        assert!(err.to_string().contains("mediaMode must be one of"), "{err}");
+        assert!(
+            err.to_string().contains("mediaMode must be one of"),
+            "{err}"
+        );
     }
 
     #[test]
     fn error_lists_allowed_values() {
         let err = MediaMode::parse("x").unwrap_err().to_string();
-        assert_eq!(err, "mediaMode must be one of 'routed', 'relayed', got \"x\"");
+        assert_eq!(
+            err,
+            "mediaMode must be one of 'routed', 'relayed', got \"x\""
+        );
     }
 }

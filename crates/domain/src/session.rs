@@ -220,7 +220,10 @@ mod tests {
     fn deserialising_invalid_options_fails() {
         let json = r#"{"mediaMode":"relayed","archiveMode":"always","location":null,"e2ee":false}"#;
         let err = serde_json::from_str::<SessionOptions>(json).unwrap_err();
-        assert!(err.to_string().contains("requires mediaMode 'routed'"), "{err}");
+        assert!(
+            err.to_string().contains("requires mediaMode 'routed'"),
+            "{err}"
+        );
     }
 
     fn media() -> impl Strategy<Value = MediaMode> {

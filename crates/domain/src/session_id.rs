@@ -208,7 +208,14 @@ mod tests {
         let record = id.record();
         assert_eq!(
             record.fields(),
-            ["1", "123456", "", "Sat Mar 15 14:42:23 PDT 2014", "0.49013025", ""]
+            [
+                "1",
+                "123456",
+                "",
+                "Sat Mar 15 14:42:23 PDT 2014",
+                "0.49013025",
+                ""
+            ]
         );
         assert_eq!(record.api_key(), Some("123456"));
         assert_eq!(record.location(), None);

@@ -151,7 +151,9 @@ mod tests {
                     now: NOW
                 }
             );
-            assert!(err.to_string().starts_with("expiresAt must be in the future"));
+            assert!(err
+                .to_string()
+                .starts_with("expiresAt must be in the future"));
         }
         let p = TokenParams {
             expire_time: Some(NOW + 1),

@@ -14,7 +14,10 @@ pub struct Credentials {
 impl Credentials {
     /// Pairs a key with its secret.
     pub fn new(api_key: ApiKey, api_secret: SecretString) -> Self {
-        Self { api_key, api_secret }
+        Self {
+            api_key,
+            api_secret,
+        }
     }
 
     /// The API key.

@@ -1,0 +1,261 @@
+//! Settings: built-in defaults < `config/default.toml` < `config/local.toml` < `--config FILE` <
+//! environment < command-line flags. Loaded once in `main`; no other code reads files or env vars.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Everything the server can be configured with.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// The HTTP listener and its limits.
+    pub http: HttpSettings,
+    /// OpenTok credentials and the REST client.
+    pub opentok: OpenTokSettings,
+    /// The session store.
+    pub storage: StorageSettings,
+}
+
+/// The HTTP listener and its limits.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// Interface to bind (`HOST`).
+    pub host: String,
+    /// Port to bind (`PORT`); 0 picks a free one.
+    pub port: u16,
+    /// Largest accepted request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// Worker threads; the number of usable cores when absent.
+    pub workers: Option<usize>,
+    /// Most open connections per worker before new ones wait.
+    pub max_connections: usize,
+    /// How long in-flight requests may take to finish on SIGINT/SIGTERM, in seconds.
+    pub shutdown_timeout_secs: u64,
+}
+
+/// OpenTok credentials and the REST client.
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpenTokSettings {
+    /// API key (`OPENTOK_KEY`).
+    #[serde(deserialize_with = "opt_text")]
+    pub key: Option<String>,
+    /// API secret (`OPENTOK_SECRET`). Never logged or printed.
+    #[serde(deserialize_with = "opt_secret", skip_serializing)]
+    pub secret: Option<SecretString>,
+    /// REST base URL (`OPENTOK_API_URL`).
+    pub api_url: String,
+    /// Limit on one REST call in milliseconds (`OPENTOK_TIMEOUT_MS`).
+    pub timeout_ms: u64,
+    /// `t1` or `jwt` (`OPENTOK_TOKEN_FORMAT`).
+    pub token_format: String,
+}
+
+/// The session store.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageSettings {
+    /// Most sessions kept; unbounded when absent.
+    pub capacity: Option<usize>,
+    /// Drop sessions unused for this many seconds; never when absent.
+    pub idle_ttl_secs: Option<u64>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            host: "0.0.0.0".to_owned(),
+            port: 3000,
+            body_limit_bytes: 16 * 1024,
+            workers: None,
+            max_connections: 25_000,
+            shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+impl Default for OpenTokSettings {
+    fn default() -> Self {
+        Self {
+            key: None,
+            secret: None,
+            api_url: opentok_client::DEFAULT_API_URL.to_owned(),
+            timeout_ms: 10_000,
+            token_format: "t1".to_owned(),
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            http: HttpSettings::default(),
+            opentok: OpenTokSettings::default(),
+            storage: StorageSettings::default(),
+        }
+    }
+}
+
+impl fmt::Debug for OpenTokSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenTokSettings")
+            .field("key", &self.key)
+            .field("secret", &self.secret.as_ref().map(|_| "[REDACTED]"))
+            .field("api_url", &self.api_url)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("token_format", &self.token_format)
+            .finish()
+    }
+}
+
+/// The environment variables users already know, each mapped to its key by hand so that unrelated
+/// variables can never trip `deny_unknown_fields`.
+pub const ENV_VARS: &[(&str, &str)] = &[
+    ("OPENTOK_KEY", "opentok.key"),
+    ("OPENTOK_SECRET", "opentok.secret"),
+    ("OPENTOK_API_URL", "opentok.api_url"),
+    ("OPENTOK_TIMEOUT_MS", "opentok.timeout_ms"),
+    ("OPENTOK_TOKEN_FORMAT", "opentok.token_format"),
+    ("PORT", "http.port"),
+    ("HOST", "http.host"),
+    ("BODY_LIMIT_BYTES", "http.body_limit_bytes"),
+    ("WORKERS", "http.workers"),
+    ("MAX_CONNECTIONS", "http.max_connections"),
+    ("STORE_CAPACITY", "storage.capacity"),
+    ("STORE_IDLE_TTL_SECS", "storage.idle_ttl_secs"),
+];
+
+/// Where settings come from, besides the environment.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// The directory holding `default.toml` and `local.toml` (`./config` normally).
+    pub config_dir: PathBuf,
+    /// An extra file from `--config`, which must exist.
+    pub config_file: Option<PathBuf>,
+    /// `--host`, which beats every other source.
+    pub host: Option<String>,
+    /// `--port`, which beats every other source.
+    pub port: Option<u16>,
+}
+
+/// A configuration that could not be loaded; the message names the key or file.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+impl Settings {
+    /// Layers every source, later ones winning.
+    ///
+    /// # Errors
+    /// A missing `--config` file, a file that is not TOML, an unknown key, or a value of the wrong
+    /// type; the message names it.
+    pub fn load(sources: &Sources) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(sources.config_dir.join("default.toml")))
+            .merge(Toml::file(sources.config_dir.join("local.toml")));
+        if let Some(file) = &sources.config_file {
+            if !Path::new(file).is_file() {
+                return Err(ConfigError(format!(
+                    "config file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        let names: Vec<&str> = ENV_VARS.iter().map(|(name, _)| *name).collect();
+        figment = figment.merge(Env::raw().only(&names).map(|name| {
+            ENV_VARS
+                .iter()
+                .find(|(env, _)| name.as_str().eq_ignore_ascii_case(env))
+                .map_or_else(|| name.as_str().to_owned(), |(_, key)| (*key).to_owned())
+                .into()
+        }));
+        if let Some(host) = &sources.host {
+            figment = figment.merge(Serialized::default("http.host", host));
+        }
+        if let Some(port) = sources.port {
+            figment = figment.merge(Serialized::default("http.port", port));
+        }
+        figment.extract().map_err(describe)
+    }
+
+    /// Settings for tests: port 0 on 127.0.0.1, the given OpenTok URL and credentials, a short timeout.
+    pub fn for_tests(api_url: &str, key: &str, secret: &str) -> Self {
+        let mut s = Settings::default();
+        s.http.host = "127.0.0.1".to_owned();
+        s.http.port = 0;
+        s.http.workers = Some(2);
+        s.http.shutdown_timeout_secs = 1;
+        s.opentok.key = Some(key.to_owned());
+        s.opentok.secret = Some(SecretString::from(secret.to_owned()));
+        s.opentok.api_url = api_url.to_owned();
+        s.opentok.timeout_ms = 1_000;
+        s
+    }
+
+    /// The upstream timeout.
+    pub fn opentok_timeout(&self) -> Duration {
+        Duration::from_millis(self.opentok.timeout_ms)
+    }
+}
+
+/// Names each bad key by its config path and by where it came from (file or environment variable).
+fn describe(error: figment::Error) -> ConfigError {
+    let lines: Vec<String> = error
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".").to_ascii_lowercase();
+            let from = match ENV_VARS.iter().find(|(_, k)| *k == key) {
+                Some((var, _))
+                    if e.metadata
+                        .as_ref()
+                        .is_some_and(|m| m.name.contains("environment")) =>
+                {
+                    format!(" (from environment variable {var})")
+                }
+                _ => e
+                    .metadata
+                    .as_ref()
+                    .and_then(|m| m.source.as_ref())
+                    .map(|src| format!(" (from {src})"))
+                    .unwrap_or_default(),
+            };
+            let key = if key.is_empty() {
+                String::new()
+            } else {
+                format!("{key}: ")
+            };
+            format!("{key}{}{from}", e.kind)
+        })
+        .collect();
+    ConfigError(format!("invalid configuration: {}", lines.join("; ")))
+}
+
+/// Accepts text or a number: figment reads `OPENTOK_KEY=123456` as a number.
+fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Text {
+        S(String),
+        U(u64),
+        I(i64),
+    }
+    Ok(Option::<Text>::deserialize(d)?
+        .map(|t| match t {
+            Text::S(s) => s,
+            Text::U(n) => n.to_string(),
+            Text::I(n) => n.to_string(),
+        })
+        .filter(|s| !s.trim().is_empty()))
+}
+
+fn opt_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretString>, D::Error> {
+    Ok(opt_text(d)?.map(SecretString::from))
+}

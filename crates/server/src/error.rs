@@ -1,0 +1,147 @@
+//! The one place that knows HTTP statuses: every failure becomes `{"error": code, "message": text}`.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use opentok_client::OpenTokError;
+use serde::Serialize;
+use tiny_opentok_domain::DomainError;
+use tiny_opentok_storage::StoreError;
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A parameter broke a domain rule.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// The body or a parameter could not be read (malformed JSON, wrong type, ...).
+    #[error("{0}")]
+    BadRequest(String),
+    /// No stored session has this id.
+    #[error("no session with this id was created by this server")]
+    SessionNotFound,
+    /// No route matches the path.
+    #[error("no route for {0}")]
+    RouteNotFound(String),
+    /// The route exists, the method does not.
+    #[error("method {method} is not allowed here; use {allow}")]
+    MethodNotAllowed {
+        /// The method used.
+        method: String,
+        /// The methods allowed.
+        allow: &'static str,
+    },
+    /// The body is larger than the configured limit.
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// A non-empty body of a type we do not read.
+    #[error("unsupported Content-Type {0:?}: send application/json or application/x-www-form-urlencoded")]
+    UnsupportedMediaType(String),
+    /// OpenTok failed or refused us.
+    #[error("OpenTok request failed")]
+    Upstream(#[source] OpenTokError),
+    /// OpenTok did not answer in time.
+    #[error("OpenTok did not answer in time")]
+    UpstreamTimeout(#[source] OpenTokError),
+    /// The store is at capacity.
+    #[error("the session store is full; try again later")]
+    StoreFull(#[source] StoreError),
+    /// Anything else: our bug or a broken backend.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<OpenTokError> for ApiError {
+    fn from(e: OpenTokError) -> Self {
+        match e {
+            OpenTokError::Timeout { .. } => Self::UpstreamTimeout(e),
+            // Our own session failing the key check means our store is wrong, not OpenTok.
+            OpenTokError::ForeignSession { .. } => Self::Internal(Box::new(e)),
+            // Credentials, 4xx, 5xx, garbage, refused: the client did nothing wrong, so never 401/403.
+            other => Self::Upstream(other),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Full { .. } => Self::StoreFull(e),
+            other => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'static str,
+    message: &'a str,
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::Domain(_) | Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "invalid_parameter"),
+            Self::SessionNotFound => (StatusCode::NOT_FOUND, "session_not_found"),
+            Self::RouteNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            Self::Upstream(_) => (StatusCode::BAD_GATEWAY, "upstream_error"),
+            Self::UpstreamTimeout(_) => (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
+            Self::StoreFull(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_full"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    /// The stable snake_case code clients match on.
+    pub fn code(&self) -> &'static str {
+        self.parts().1
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (status, code) = self.parts();
+        if status.is_server_error() {
+            // Logged once, here, with the cause chain; 5xx Display texts are generic for the client.
+            tracing::error!(error = %self, cause = %Chain(self), code, "request failed");
+        }
+        let message = self.to_string();
+        let mut response = HttpResponse::build(status);
+        if let Self::MethodNotAllowed { allow, .. } = self {
+            response.insert_header((header::ALLOW, *allow));
+        }
+        response.json(ErrorBody {
+            error: code,
+            message: &message,
+        })
+    }
+}
+
+/// Prints an error's sources, which carry no secrets: OpenTokError and StoreError never hold one.
+struct Chain<'a>(&'a dyn std::error::Error);
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut source = self.0.source();
+        let mut first = true;
+        while let Some(e) = source {
+            if !first {
+                f.write_str(": ")?;
+            }
+            write!(f, "{e}")?;
+            first = false;
+            source = e.source();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,104 @@
+//! The `tiny-opentok-server` binary: parse configuration, start, serve.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use rand::Rng as _;
+use secrecy::SecretString;
+use tiny_opentok_server::config::{Settings, Sources};
+use tiny_opentok_server::{AppDeps, Application};
+
+/// Creates OpenTok sessions and mints client tokens over HTTP.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    /// An extra TOML config file, applied after config/default.toml and config/local.toml.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Port to listen on (beats PORT and config files).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Interface to listen on (beats HOST and config files).
+    #[arg(long)]
+    host: Option<String>,
+    /// Run offline against a built-in mock OpenTok with demo credentials; sessions are not real.
+    #[arg(long)]
+    mock_opentok: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let sources = Sources {
+        config_dir: PathBuf::from("config"),
+        config_file: cli.config.clone(),
+        host: cli.host.clone(),
+        port: cli.port,
+    };
+    let settings = match Settings::load(&sources) {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    match actix_web::rt::System::new().block_on(serve(settings, cli.mock_opentok)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e.as_ref()),
+    }
+}
+
+async fn serve(mut settings: Settings, mock: bool) -> Result<(), Box<dyn std::error::Error>> {
+    // Kept alive for the life of the server.
+    let _mock = if mock {
+        let key: u32 = rand::thread_rng().gen_range(10_000_000..100_000_000);
+        let secret: String = (0..40)
+            .map(|_| char::from_digit(rand::thread_rng().gen_range(0..16), 16).unwrap_or('0'))
+            .collect();
+        let mock = opentok_mock::MockOpenTok::start(opentok_mock::MockConfig {
+            addr: ([127, 0, 0, 1], 0).into(),
+            api_key: key.to_string(),
+            api_secret: secret.clone(),
+            latency: std::time::Duration::ZERO,
+        })
+        .await?;
+        tracing::warn!(
+            mock_url = mock.url(),
+            api_key = key,
+            "running against the built-in mock OpenTok: sessions and tokens are NOT real"
+        );
+        settings.opentok.key = Some(key.to_string());
+        settings.opentok.secret = Some(SecretString::from(secret));
+        settings.opentok.api_url = mock.url().to_owned();
+        Some(mock)
+    } else {
+        None
+    };
+    let deps = AppDeps::from_settings(&settings)?;
+    let app = Application::build(&settings.http, deps)?;
+    tracing::info!(
+        address = %app.address(),
+        token_format = %settings.opentok.token_format,
+        opentok_url = %settings.opentok.api_url,
+        "listening"
+    );
+    app.run().await?;
+    Ok(())
+}
+
+fn fail(e: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::FAILURE
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

@@ -1,0 +1,33 @@
+//! One file per resource, each with a `configure`.
+
+pub mod access;
+pub mod health;
+pub mod session;
+
+use actix_web::{web, HttpRequest};
+
+use crate::error::ApiError;
+
+/// Registers every route, plus JSON answers for unknown routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    session::configure(cfg);
+    access::configure(cfg);
+    health::configure(cfg);
+}
+
+/// The resource exists but not with this method.
+pub(crate) fn method_not_allowed(
+    allow: &'static str,
+) -> impl Fn(HttpRequest) -> std::future::Ready<Result<actix_web::HttpResponse, ApiError>> + Clone {
+    move |req: HttpRequest| {
+        std::future::ready(Err(ApiError::MethodNotAllowed {
+            method: req.method().to_string(),
+            allow,
+        }))
+    }
+}
+
+/// No route matches.
+pub async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::RouteNotFound(req.path().to_owned()))
+}

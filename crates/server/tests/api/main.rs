@@ -1,0 +1,9 @@
+//! Server integration tests: the real app on 127.0.0.1:0 against the real opentok-mock over HTTP.
+
+mod access;
+mod concurrency;
+mod config;
+mod contract;
+mod helpers;
+mod upstream;
+mod validation;
