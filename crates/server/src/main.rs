@@ -73,7 +73,7 @@ async fn serve(mut settings: Settings, mock: bool) -> Result<(), Box<dyn std::er
         None
     };
     let deps = AppDeps::from_settings(&settings)?;
-    let app = Application::build(&settings.http, deps)?;
+    let app = Application::build(&settings, deps)?;
     tracing::info!(
         address = %app.address(),
         token_format = %settings.opentok.token_format,

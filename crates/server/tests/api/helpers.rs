@@ -45,7 +45,7 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         idle_ttl: None,
     }));
     deps.store = Arc::clone(&store);
-    let app = Application::build(&settings.http, deps).expect("app binds");
+    let app = Application::build(&settings, deps).expect("app binds");
     let address = format!("http://{}", app.address());
     let handle = app.handle();
     actix_web::rt::spawn(app.run());

@@ -4,6 +4,7 @@ mod access;
 mod concurrency;
 mod config;
 mod contract;
+mod hardening;
 mod helpers;
 mod upstream;
 mod validation;
