@@ -83,10 +83,17 @@ impl From<StoreError> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'static str,
-    message: &'a str,
+/// The body of every error answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody<'a> {
+    /// A stable snake_case code, e.g. `invalid_parameter`.
+    #[schema(example = "invalid_parameter")]
+    pub error: &'static str,
+    /// A human-readable explanation; may change.
+    #[schema(
+        example = "role must be one of 'publisher', 'subscriber', 'moderator', 'publisheronly', got \"admin\""
+    )]
+    pub message: &'a str,
 }
 
 impl ApiError {

@@ -8,6 +8,7 @@
 pub mod config;
 pub mod error;
 pub mod middleware;
+pub mod openapi;
 pub mod params;
 pub mod routes;
 pub mod state;

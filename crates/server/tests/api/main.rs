@@ -6,5 +6,6 @@ mod config;
 mod contract;
 mod hardening;
 mod helpers;
+mod openapi;
 mod upstream;
 mod validation;
