@@ -3,4 +3,7 @@
 mod helpers;
 
 mod auth;
+mod binary;
 mod core;
+mod faults;
+mod session;
