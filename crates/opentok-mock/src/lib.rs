@@ -6,6 +6,23 @@
 //! `#[actix_web::main]`), point a client at [`MockOpenTok::url`], then assert on
 //! [`MockOpenTok::requests`]. The rules it enforces are described in the crate's README.md.
 //!
+//! ```
+//! use opentok_mock::{Fault, MockConfig, MockOpenTok};
+//!
+//! # actix_web::rt::System::new().block_on(async {
+//! let mock = MockOpenTok::start(MockConfig::new("123456", "the-secret")).await?;
+//! mock.set_fault(Fault::Status(503), Some(1));
+//!
+//! let url = format!("{}/session/create", mock.url());
+//! let res = awc::Client::new().post(url).send_body("p2p.preference=disabled").await.unwrap();
+//!
+//! assert_eq!(res.status(), 503);
+//! assert_eq!(mock.requests()[0].body, b"p2p.preference=disabled");
+//! mock.stop().await;
+//! # Ok::<(), std::io::Error>(())
+//! # }).unwrap();
+//! ```
+//!
 //! Depends on the domain crate (to mint ids in the real format) and actix-web; nothing depends on it
 //! but tests and the server's `--mock-opentok` mode.
 
