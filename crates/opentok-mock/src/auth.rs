@@ -33,9 +33,9 @@ pub(crate) enum Rejection {
     /// The HMAC does not match the configured secret.
     BadSignature,
     /// A required claim is absent.
-    MissingClaim(&'static str),
+    MissingClaim(Claim),
     /// A claim has the wrong JSON type or an empty value.
-    BadClaim(&'static str),
+    BadClaim(Claim),
     /// `iss` names another API key.
     WrongIssuer,
     /// `ist` is not `"project"`.
@@ -48,6 +48,16 @@ pub(crate) enum Rejection {
     BadLifetime,
 }
 
+/// The claims the rule requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Claim {
+    Iss,
+    Ist,
+    Iat,
+    Exp,
+    Jti,
+}
+
 impl Rejection {
     /// A stable snake_case name for the reason.
     pub(crate) fn as_str(self) -> &'static str {
@@ -57,15 +67,16 @@ impl Rejection {
             Self::Malformed => "malformed_token",
             Self::UnsupportedAlgorithm => "unsupported_algorithm",
             Self::BadSignature => "bad_signature",
-            Self::MissingClaim("iss") => "missing_iss",
-            Self::MissingClaim("ist") => "missing_ist",
-            Self::MissingClaim("iat") => "missing_iat",
-            Self::MissingClaim("exp") => "missing_exp",
-            Self::MissingClaim(_) => "missing_jti",
-            Self::BadClaim("iss") => "bad_iss",
-            Self::BadClaim("iat") => "bad_iat",
-            Self::BadClaim("exp") => "bad_exp",
-            Self::BadClaim(_) => "bad_jti",
+            Self::MissingClaim(Claim::Iss) => "missing_iss",
+            Self::MissingClaim(Claim::Ist) => "missing_ist",
+            Self::MissingClaim(Claim::Iat) => "missing_iat",
+            Self::MissingClaim(Claim::Exp) => "missing_exp",
+            Self::MissingClaim(Claim::Jti) => "missing_jti",
+            Self::BadClaim(Claim::Iss) => "bad_iss",
+            Self::BadClaim(Claim::Ist) => "bad_ist",
+            Self::BadClaim(Claim::Iat) => "bad_iat",
+            Self::BadClaim(Claim::Exp) => "bad_exp",
+            Self::BadClaim(Claim::Jti) => "bad_jti",
             Self::WrongIssuer => "wrong_iss",
             Self::WrongIssuerType => "wrong_ist",
             Self::Expired => "expired",
@@ -132,26 +143,27 @@ fn verify_signature(token: &str, secret: &str) -> Result<Map<String, Value>, Rej
 
 fn check_claims(claims: &Map<String, Value>, api_key: &str, now: f64) -> Result<(), Rejection> {
     match claims.get("iss") {
-        None => return Err(Rejection::MissingClaim("iss")),
+        None => return Err(Rejection::MissingClaim(Claim::Iss)),
         Some(Value::String(iss)) if iss == api_key => {}
         // The Java SDK holds the key as an int; accept it written as a JSON number too.
         Some(Value::Number(n)) if n.to_string() == api_key => {}
         Some(Value::String(_) | Value::Number(_)) => return Err(Rejection::WrongIssuer),
-        Some(_) => return Err(Rejection::BadClaim("iss")),
+        Some(_) => return Err(Rejection::BadClaim(Claim::Iss)),
     }
     match claims.get("ist") {
-        None => return Err(Rejection::MissingClaim("ist")),
+        None => return Err(Rejection::MissingClaim(Claim::Ist)),
         Some(Value::String(ist)) if ist == "project" => {}
-        Some(_) => return Err(Rejection::WrongIssuerType),
+        Some(Value::String(_)) => return Err(Rejection::WrongIssuerType),
+        Some(_) => return Err(Rejection::BadClaim(Claim::Ist)),
     }
-    let iat = numeric(claims, "iat")?;
-    let exp = numeric(claims, "exp")?;
+    let iat = numeric(claims, "iat", Claim::Iat)?;
+    let exp = numeric(claims, "exp", Claim::Exp)?;
     match claims.get("jti") {
-        None => return Err(Rejection::MissingClaim("jti")),
+        None => return Err(Rejection::MissingClaim(Claim::Jti)),
         Some(Value::String(s)) if !s.is_empty() => {}
         // The community Rust crate sends a number.
         Some(Value::Number(_)) => {}
-        Some(_) => return Err(Rejection::BadClaim("jti")),
+        Some(_) => return Err(Rejection::BadClaim(Claim::Jti)),
     }
     if exp + CLOCK_SKEW_SECS <= now {
         return Err(Rejection::Expired);
@@ -165,14 +177,14 @@ fn check_claims(claims: &Map<String, Value>, api_key: &str, now: f64) -> Result<
     Ok(())
 }
 
-fn numeric(claims: &Map<String, Value>, name: &'static str) -> Result<f64, Rejection> {
+fn numeric(claims: &Map<String, Value>, name: &str, claim: Claim) -> Result<f64, Rejection> {
     match claims.get(name) {
-        None => Err(Rejection::MissingClaim(name)),
+        None => Err(Rejection::MissingClaim(claim)),
         Some(Value::Number(n)) => n
             .as_f64()
             .filter(|v| v.is_finite())
-            .ok_or(Rejection::BadClaim(name)),
-        Some(_) => Err(Rejection::BadClaim(name)),
+            .ok_or(Rejection::BadClaim(claim)),
+        Some(_) => Err(Rejection::BadClaim(claim)),
     }
 }
 
@@ -218,11 +230,11 @@ mod tests {
     fn refuses_node_and_ruby_tokens_for_lack_of_jti_or_ist() {
         assert_eq!(
             check(&headers(NODE), KEY, SECRET, 1_700_000_010),
-            Err(Rejection::MissingClaim("jti"))
+            Err(Rejection::MissingClaim(Claim::Jti))
         );
         assert_eq!(
             check(&headers(RUBY), KEY, SECRET, 1_492_510_670),
-            Err(Rejection::MissingClaim("ist"))
+            Err(Rejection::MissingClaim(Claim::Ist))
         );
     }
 
@@ -250,15 +262,16 @@ mod tests {
             Rejection::Malformed,
             Rejection::UnsupportedAlgorithm,
             Rejection::BadSignature,
-            Rejection::MissingClaim("iss"),
-            Rejection::MissingClaim("ist"),
-            Rejection::MissingClaim("iat"),
-            Rejection::MissingClaim("exp"),
-            Rejection::MissingClaim("jti"),
-            Rejection::BadClaim("iss"),
-            Rejection::BadClaim("iat"),
-            Rejection::BadClaim("exp"),
-            Rejection::BadClaim("jti"),
+            Rejection::MissingClaim(Claim::Iss),
+            Rejection::MissingClaim(Claim::Ist),
+            Rejection::MissingClaim(Claim::Iat),
+            Rejection::MissingClaim(Claim::Exp),
+            Rejection::MissingClaim(Claim::Jti),
+            Rejection::BadClaim(Claim::Iss),
+            Rejection::BadClaim(Claim::Ist),
+            Rejection::BadClaim(Claim::Iat),
+            Rejection::BadClaim(Claim::Exp),
+            Rejection::BadClaim(Claim::Jti),
             Rejection::WrongIssuer,
             Rejection::WrongIssuerType,
             Rejection::Expired,

@@ -51,8 +51,8 @@ pub const AUTH_FAILURE_HEADER: &str = "x-mock-auth-failure";
 /// How long `stop()` lets in-flight requests finish before closing their connections.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 2;
 
-/// What the mock answers as and listens on.
-#[derive(Debug, Clone)]
+/// What the mock answers as and listens on. `Debug` redacts the secret.
+#[derive(Clone)]
 pub struct MockConfig {
     /// Address to bind; port 0 picks a free one.
     pub addr: SocketAddr,
@@ -73,6 +73,17 @@ impl MockConfig {
             api_secret: api_secret.into(),
             latency: Duration::ZERO,
         }
+    }
+}
+
+impl std::fmt::Debug for MockConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockConfig")
+            .field("addr", &self.addr)
+            .field("api_key", &self.api_key)
+            .field("api_secret", &"[redacted]")
+            .field("latency", &self.latency)
+            .finish()
     }
 }
 
@@ -246,5 +257,20 @@ impl std::fmt::Debug for MockOpenTok {
         f.debug_struct("MockOpenTok")
             .field("url", &self.url)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_debug_hides_the_secret() {
+        let config = MockConfig::new("123456", "s3cr3t-value");
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cr3t-value"), "{shown}");
+        assert!(shown.contains("123456"), "{shown}");
+        assert_eq!(config.addr, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
+        assert_eq!(config.latency, Duration::ZERO);
     }
 }
