@@ -1,6 +1,6 @@
 //! The route table and the handlers. Every request enters through [`dispatch`], which records it,
-//! applies the global latency and looks the route up in [`ROUTES`]; add the archive endpoints
-//! (protocol section 7) there.
+//! looks the route up in [`ROUTES`] and then applies the global latency; add the archive endpoints
+//! (protocol section 7) to the table.
 
 use std::io;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -65,7 +65,7 @@ fn matches(pattern: &str, path: &str) -> bool {
     }
 }
 
-/// The single actix service: records, waits out the latency, routes.
+/// The single actix service: records the request, routes it, then waits out the global latency.
 pub(crate) async fn dispatch(
     req: HttpRequest,
     payload: web::Payload,
