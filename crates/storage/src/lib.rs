@@ -6,9 +6,13 @@
 use async_trait::async_trait;
 use tiny_opentok_domain::{Session, SessionId};
 
+mod clock;
 mod error;
 mod memory;
 
+#[cfg(feature = "testing")]
+pub use clock::ManualClock;
+pub use clock::{Clock, MonotonicClock};
 pub use error::StoreError;
 pub use memory::{MemoryStore, MemoryStoreConfig};
 
