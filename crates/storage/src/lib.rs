@@ -7,6 +7,8 @@ use async_trait::async_trait;
 use tiny_opentok_domain::{Session, SessionId};
 
 mod clock;
+#[cfg(feature = "testing")]
+pub mod conformance;
 mod error;
 mod memory;
 
