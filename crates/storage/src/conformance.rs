@@ -7,13 +7,15 @@
 //! to while it runs, with room for at least [`MIN_CAPACITY`] sessions and no idle expiry shorter
 //! than the run (a few seconds).
 //!
-//! The concurrent checks spawn tokio tasks and must run on a multi-thread runtime:
+//! The concurrent checks spawn tokio tasks and must run on a multi-thread runtime, as a
+//! `#[tokio::test(flavor = "multi_thread")]` does:
 //!
-//! ```ignore
-//! #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-//! async fn memory_store_conforms() {
-//!     tiny_opentok_storage::conformance::run_all(Arc::new(MemoryStore::new())).await;
-//! }
+//! ```
+//! use std::sync::Arc;
+//! use tiny_opentok_storage::{conformance, MemoryStore};
+//!
+//! let runtime = tokio::runtime::Builder::new_multi_thread().build().unwrap();
+//! runtime.block_on(conformance::run_all(Arc::new(MemoryStore::new())));
 //! ```
 
 use std::net::Ipv4Addr;

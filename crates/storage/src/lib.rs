@@ -1,7 +1,10 @@
-//! Where sessions live: the async [`SessionStore`] trait, the in-memory [`MemoryStore`], and a
-//! backend-independent conformance suite (feature `testing`).
+//! Where sessions live: the async [`SessionStore`] trait, the in-memory [`MemoryStore`] (with
+//! optional capacity and idle expiry timed by an injectable [`Clock`]), and a
+//! backend-independent conformance suite (feature `testing`, which also brings tokio and
+//! `ManualClock`).
 //!
-//! Stores keep domain values and know nothing of HTTP or OpenTok. Depends only on the domain crate.
+//! Stores keep domain values and know nothing of HTTP or OpenTok. Of this workspace it depends
+//! only on the domain crate.
 
 use async_trait::async_trait;
 use tiny_opentok_domain::{Session, SessionId};
