@@ -295,6 +295,9 @@ pub async fn concurrent_inserts_and_reads_agree(store: Arc<dyn SessionStore>) {
                 insert(store.as_ref(), session).await;
                 let read = get(store.as_ref(), &session.id).await;
                 assert_eq!(read.as_ref(), Some(session), "a writer lost its own insert");
+                // An in-memory store never yields by itself; this interleaves tasks sharing a
+                // worker thread too.
+                tokio::task::yield_now().await;
             }
         });
     }
@@ -308,6 +311,7 @@ pub async fn concurrent_inserts_and_reads_agree(store: Arc<dyn SessionStore>) {
                 if let Some(read) = get(store.as_ref(), &expected.id).await {
                     assert_eq!(&read, expected, "a reader saw an altered session");
                 }
+                tokio::task::yield_now().await;
             }
         });
     }
@@ -332,6 +336,7 @@ pub async fn concurrent_inserts_and_reads_agree(store: Arc<dyn SessionStore>) {
                     Some(session),
                     "a concurrent remove missed"
                 );
+                tokio::task::yield_now().await;
             }
         });
     }
