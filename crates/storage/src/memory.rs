@@ -23,7 +23,8 @@ pub struct MemoryStoreConfig {
 
 /// A concurrent in-memory store: a sharded hash map ([`DashMap`]) keyed by the session id.
 ///
-/// - **Reads** take one shard's read lock; no lock is global and none is held across an await.
+/// - **Reads** take one shard's read lock and nothing global; no lock is held across an await
+///   (no call awaits at all). Only sweeps, below, take a store-wide mutex, among themselves.
 /// - **Capacity** is exact: a counter is bumped with a compare-and-swap under the shard lock, so
 ///   concurrent inserts never take the store past it. A full store refuses with
 ///   [`StoreError::Full`] and never evicts.
@@ -55,8 +56,9 @@ struct Slot {
 struct Expiry {
     ttl: u64,
     clock: Arc<dyn Clock>,
-    /// No entry can expire before this instant: the oldest last access the latest sweep kept, plus
-    /// the TTL. Later inserts and reads only move last accesses forward, so it stays a lower bound.
+    /// No entry can expire before this instant: the earlier of the latest sweep's time and the
+    /// oldest last access it kept, plus the TTL. Later inserts read the clock under their
+    /// shard lock and reads only move last accesses forward, so it stays a lower bound.
     horizon: AtomicU64,
     /// When the insert path sweeps next: at most one amortised sweep per TTL.
     next_sweep: AtomicU64,
@@ -350,7 +352,7 @@ impl fmt::Debug for MemoryStore {
     // The map itself is left out: it may hold a million entries.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryStore")
-            .field("len", &self.len.load(Ordering::Relaxed))
+            .field("len_with_expired", &self.len.load(Ordering::Relaxed))
             .field("capacity", &self.capacity)
             .field(
                 "idle_ttl",
