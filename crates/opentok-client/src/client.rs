@@ -3,7 +3,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tiny_opentok_domain::{ApiKey, SessionId, SessionOptions, TokenOptions};
 
-use crate::{Credentials, OpenTokApi, OpenTokError, TokenFormat};
+use crate::{Credentials, OpenTokApi, OpenTokError, TokenFormat, TokenSigner};
 
 /// OpenTok's production REST endpoint.
 pub const DEFAULT_API_URL: &str = "https://api.opentok.com";
@@ -37,12 +37,14 @@ impl ClientConfig {
 /// Skeleton: filled in by the opentok-client work.
 pub struct HttpOpenTokClient {
     config: ClientConfig,
+    signer: TokenSigner,
 }
 
 impl HttpOpenTokClient {
     /// Builds the client; call it once per worker thread and reuse it.
     pub fn new(config: ClientConfig) -> Self {
-        Self { config }
+        let signer = TokenSigner::new(&config.credentials);
+        Self { config, signer }
     }
 }
 
@@ -58,10 +60,11 @@ impl OpenTokApi for HttpOpenTokClient {
 
     fn mint_token(
         &self,
-        _session_id: &SessionId,
-        _options: &TokenOptions,
-        _now: u64,
+        session_id: &SessionId,
+        options: &TokenOptions,
+        now: u64,
     ) -> Result<String, OpenTokError> {
-        todo!()
+        self.signer
+            .mint(self.config.token_format, session_id, options, now)
     }
 }

@@ -14,7 +14,10 @@ pub struct Credentials {
 impl Credentials {
     /// Pairs a key with its secret.
     pub fn new(api_key: ApiKey, api_secret: SecretString) -> Self {
-        Self { api_key, api_secret }
+        Self {
+            api_key,
+            api_secret,
+        }
     }
 
     /// The API key.
@@ -64,5 +67,31 @@ impl FromStr for TokenFormat {
             "jwt" => Ok(Self::Jwt),
             other => Err(format!("token format must be 't1' or 'jwt', got {other:?}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "1234567890abcdef1234567890abcdef1234567890";
+
+    #[test]
+    fn debug_redacts_the_secret() {
+        let credentials = Credentials::new(ApiKey::parse("123456").unwrap(), SECRET.into());
+        let shown = format!("{credentials:?} {credentials:#?}");
+        assert!(shown.contains("123456"), "{shown}");
+        assert!(shown.contains("[REDACTED]"), "{shown}");
+        assert!(!shown.contains(SECRET), "{shown}");
+    }
+
+    #[test]
+    fn token_format_parses_only_its_config_spellings() {
+        for format in [TokenFormat::T1, TokenFormat::Jwt] {
+            assert_eq!(format.as_str().parse::<TokenFormat>(), Ok(format));
+        }
+        assert_eq!(TokenFormat::default(), TokenFormat::T1);
+        let err = "JWT".parse::<TokenFormat>().unwrap_err();
+        assert!(err.contains("'t1' or 'jwt'"), "{err}");
     }
 }

@@ -9,10 +9,16 @@ use tiny_opentok_domain::{ApiKey, SessionId, SessionOptions, TokenOptions};
 mod client;
 mod credentials;
 mod error;
+pub mod jwt;
+mod nonce;
+mod signer;
+pub mod t1;
 
 pub use client::{ClientConfig, HttpOpenTokClient, DEFAULT_API_URL};
 pub use credentials::{Credentials, TokenFormat};
 pub use error::OpenTokError;
+pub use nonce::Nonce;
+pub use signer::TokenSigner;
 
 /// The OpenTok operations the server needs. The server holds a `Box<dyn OpenTokApi>` per worker, so
 /// tests and other credential kinds can plug in. `?Send` because `awc::Client` is not `Send`.
