@@ -154,11 +154,50 @@ fn bench_get(c: &mut Criterion) {
     group.finish();
 }
 
+/// Threads that read at once in `get_parallel`: the machine's cores, at least two.
+fn reader_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().max(2))
+}
+
+/// Gets from several threads at once: the time reported is wall time per get, all threads
+/// together, so lower means more throughput. This is where a global lock hurts.
+fn bench_get_parallel(c: &mut Criterion) {
+    let sessions = pool();
+    let threads = reader_threads();
+    let mut group = c.benchmark_group(format!("get_parallel_{threads}_threads"));
+    for (name, make) in contenders() {
+        let store: Arc<dyn SessionStore> = make().into();
+        for session in &sessions {
+            ready(store.insert(session.clone())).expect("insert");
+        }
+        group.bench_function(BenchmarkId::from_parameter(name), |b| {
+            b.iter_custom(|iters| {
+                let per_thread = (iters as usize).div_ceil(threads);
+                let start = Instant::now();
+                std::thread::scope(|scope| {
+                    for t in 0..threads {
+                        let (store, sessions) = (&store, &sessions);
+                        scope.spawn(move || {
+                            for i in 0..per_thread {
+                                let id = &sessions[(t * POOL / threads + i) % POOL].id;
+                                black_box(ready(store.get(black_box(id))).expect("get"));
+                            }
+                        });
+                    }
+                });
+                // Thread start-up is inside the timing; it is the same for every contender.
+                start.elapsed()
+            });
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = bench_insert, bench_get
+    targets = bench_insert, bench_get, bench_get_parallel
 }
 criterion_main!(benches);
