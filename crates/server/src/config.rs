@@ -11,7 +11,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// Everything the server can be configured with.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     /// The HTTP listener and its limits.
@@ -126,16 +126,6 @@ impl Default for OpenTokSettings {
     }
 }
 
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            http: HttpSettings::default(),
-            opentok: OpenTokSettings::default(),
-            storage: StorageSettings::default(),
-            auth: AuthSettings::default(),
-        }
-    }
-}
 
 impl fmt::Debug for OpenTokSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -7,5 +7,6 @@ mod contract;
 mod hardening;
 mod helpers;
 mod openapi;
+mod secrets;
 mod upstream;
 mod validation;
