@@ -614,4 +614,13 @@ mod tests {
         assert_eq!(a.len(), 32);
         assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
     }
+
+    #[test]
+    fn config_debug_redacts_the_secret() {
+        let secret = "1234567890abcdef1234567890abcdef1234567890";
+        let config = ClientConfig::new(Credentials::new(key(), secret.into()));
+        let shown = format!("{config:?}");
+        assert!(shown.contains("api.opentok.com"), "{shown}");
+        assert!(!shown.contains(secret), "{shown}");
+    }
 }
