@@ -67,7 +67,7 @@ pub struct HttpOpenTokClient {
 impl HttpOpenTokClient {
     /// Builds the client; call it once per worker thread and reuse it.
     ///
-    /// Must run inside an actix (tokio) runtime, as any awc client must.
+    /// Does no I/O. `create_session` needs an actix (tokio) runtime on the thread that built it.
     pub fn new(config: ClientConfig) -> Self {
         let signer = TokenSigner::new(&config.credentials);
         let connector = awc::Connector::new()
