@@ -67,7 +67,7 @@ pub struct HttpOpenTokClient {
 impl HttpOpenTokClient {
     /// Builds the client; call it once per worker thread and reuse it.
     ///
-    /// Must run inside an actix (tokio) runtime, as any awc client must.
+    /// Does no I/O. `create_session` needs an actix (tokio) runtime on the thread that built it.
     pub fn new(config: ClientConfig) -> Self {
         let signer = TokenSigner::new(&config.credentials);
         let connector = awc::Connector::new()
@@ -613,5 +613,14 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), 32);
         assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn config_debug_redacts_the_secret() {
+        let secret = "1234567890abcdef1234567890abcdef1234567890";
+        let config = ClientConfig::new(Credentials::new(key(), secret.into()));
+        let shown = format!("{config:?}");
+        assert!(shown.contains("api.opentok.com"), "{shown}");
+        assert!(!shown.contains(secret), "{shown}");
     }
 }

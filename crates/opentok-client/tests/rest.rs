@@ -393,3 +393,65 @@ async fn mint_token_refuses_another_keys_session() {
         "{err:?}"
     );
 }
+
+/// Reads one HTTP/1.1 request (head and Content-Length body) from `socket`.
+fn read_request(socket: &mut std::net::TcpStream) -> String {
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = socket.read(&mut buf).unwrap();
+        assert!(n > 0, "the client closed before a full request");
+        data.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&data).into_owned();
+        if let Some(head_end) = text.find("\r\n\r\n") {
+            let length = text[..head_end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap())
+                })
+                .unwrap_or(0);
+            if data.len() >= head_end + 4 + length {
+                return text;
+            }
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_pooled_connection_the_server_closed_while_idle_does_not_fail_the_next_call() {
+    use std::io::Write;
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (closed_tx, closed_rx) = std::sync::mpsc::channel();
+    // Answers one request per connection, keep-alive in the headers, then closes the connection
+    // (after reading the whole request, so the close is a FIN and not a reset).
+    let server = std::thread::spawn(move || {
+        let body = r#"[{"session_id":"1_MX4xMjM0NTZ-flNhdCBNYXIgMTUgMTQ6NDI6MjMgUERUIDIwMTR-MC40OTAxMzAyNX4"}]"#;
+        for _ in 0..2 {
+            let (mut socket, _) = listener.accept().unwrap();
+            read_request(&mut socket);
+            write!(
+                socket,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: keep-alive\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap();
+            socket.flush().unwrap();
+            drop(socket);
+            closed_tx.send(()).unwrap();
+        }
+    });
+    let client = client(&url);
+
+    client.create_session(&routed()).await.unwrap();
+    closed_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    // Let the FIN reach the client's socket before its next call looks at the pooled connection.
+    actix_rt::time::sleep(Duration::from_millis(50)).await;
+    let second = client.create_session(&routed()).await;
+
+    assert!(second.is_ok(), "{second:?}");
+    closed_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    server.join().unwrap();
+}
