@@ -22,6 +22,7 @@
 //! // Inside an actix worker: the awc client it builds belongs to this thread.
 //! let client = HttpOpenTokClient::new(ClientConfig {
 //!     timeout: Duration::from_secs(5),
+//!     connect_timeout: Duration::from_secs(3),
 //!     token_format: TokenFormat::Jwt,
 //!     ..ClientConfig::new(credentials)
 //! });

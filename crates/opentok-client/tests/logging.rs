@@ -18,6 +18,7 @@ fn client(base_url: &str) -> HttpOpenTokClient {
     HttpOpenTokClient::new(ClientConfig {
         base_url: base_url.to_owned(),
         timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(3),
         ..ClientConfig::new(credentials)
     })
 }

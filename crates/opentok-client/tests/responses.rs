@@ -107,6 +107,7 @@ fn client(url: &str, key: &str) -> HttpOpenTokClient {
     HttpOpenTokClient::new(ClientConfig {
         base_url: url.to_owned(),
         timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(3),
         ..ClientConfig::new(credentials)
     })
 }

@@ -85,6 +85,8 @@ pub struct OpenTokSettings {
     pub api_url: String,
     /// Limit on one REST call in milliseconds (`OPENTOK_TIMEOUT_MS`).
     pub timeout_ms: u64,
+    /// Limit on opening a connection to OpenTok in milliseconds (`OPENTOK_CONNECT_TIMEOUT_MS`).
+    pub connect_timeout_ms: u64,
     /// `t1` or `jwt` (`OPENTOK_TOKEN_FORMAT`).
     pub token_format: String,
 }
@@ -121,11 +123,11 @@ impl Default for OpenTokSettings {
             secret: None,
             api_url: opentok_client::DEFAULT_API_URL.to_owned(),
             timeout_ms: 10_000,
+            connect_timeout_ms: 3_000,
             token_format: "t1".to_owned(),
         }
     }
 }
-
 
 impl fmt::Debug for OpenTokSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -134,6 +136,7 @@ impl fmt::Debug for OpenTokSettings {
             .field("secret", &self.secret.as_ref().map(|_| "[REDACTED]"))
             .field("api_url", &self.api_url)
             .field("timeout_ms", &self.timeout_ms)
+            .field("connect_timeout_ms", &self.connect_timeout_ms)
             .field("token_format", &self.token_format)
             .finish()
     }
@@ -146,6 +149,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("OPENTOK_SECRET", "opentok.secret"),
     ("OPENTOK_API_URL", "opentok.api_url"),
     ("OPENTOK_TIMEOUT_MS", "opentok.timeout_ms"),
+    ("OPENTOK_CONNECT_TIMEOUT_MS", "opentok.connect_timeout_ms"),
     ("OPENTOK_TOKEN_FORMAT", "opentok.token_format"),
     ("PORT", "http.port"),
     ("HOST", "http.host"),

@@ -95,6 +95,7 @@ impl AppDeps {
             credentials: Credentials::new(api_key, SecretString::from(secret_text(secret))),
             base_url: settings.opentok.api_url.trim_end_matches('/').to_owned(),
             timeout: settings.opentok_timeout(),
+            connect_timeout: Duration::from_millis(settings.opentok.connect_timeout_ms.max(1)),
             token_format,
         };
         let store = MemoryStore::with_config(MemoryStoreConfig {

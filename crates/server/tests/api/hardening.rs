@@ -1,7 +1,10 @@
 //! Protections for a server on a network: client API keys, CORS, header and slow-client limits.
 
 use std::io::{Read as _, Write as _};
+use std::sync::Arc;
 use std::time::Duration;
+
+use tiny_opentok_storage::{ManualClock, MemoryStore, MemoryStoreConfig, SessionStore};
 
 use actix_web::http::StatusCode;
 
@@ -207,5 +210,87 @@ async fn a_client_too_slow_to_send_its_request_is_cut_off() {
         "closed or 408, got {answer:?}"
     );
     assert!(app.mock.requests().is_empty());
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn connections_beyond_the_limit_wait_for_a_free_slot() {
+    let app = spawn_with(|s| {
+        s.http.workers = Some(1);
+        s.http.max_connections = 1;
+    })
+    .await;
+    let addr = app.address.trim_start_matches("http://").to_owned();
+    let (first_read_blocked, answer) = actix_web::rt::task::spawn_blocking(move || {
+        // The one allowed connection, held open and idle.
+        let holder = std::net::TcpStream::connect(&addr).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        let mut waiting = std::net::TcpStream::connect(&addr).unwrap();
+        waiting
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        waiting
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let mut buf = [0u8; 1];
+        let first_read_blocked = waiting.read(&mut buf).is_err();
+        drop(holder);
+        // A liveness bound for the test itself.
+        waiting
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut answer = Vec::new();
+        let _ = waiting.read_to_end(&mut answer);
+        (
+            first_read_blocked,
+            String::from_utf8_lossy(&answer).into_owned(),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(
+        first_read_blocked,
+        "the second connection was served while the first held the only slot"
+    );
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "served once the slot freed: {answer:?}"
+    );
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn idle_sessions_expire_when_a_ttl_is_set() {
+    let clock = Arc::new(ManualClock::new());
+    let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::with_clock(
+        MemoryStoreConfig {
+            capacity: None,
+            idle_ttl: Some(Duration::from_secs(60)),
+        },
+        clock.clone(),
+    ));
+    let app = spawn_custom(|_| {}, Some(store)).await;
+    let id = app.create_session().await;
+    let path = format!("/session/{id}/access");
+    clock.advance(Duration::from_secs(59));
+    assert_eq!(
+        app.post_empty(&path).await.0,
+        StatusCode::CREATED,
+        "used within the TTL"
+    );
+    clock.advance(Duration::from_secs(59));
+    assert_eq!(
+        app.post_empty(&path).await.0,
+        StatusCode::CREATED,
+        "each use restarts the TTL"
+    );
+    clock.advance(Duration::from_secs(61));
+    assert_error(
+        app.post_empty(&path).await,
+        StatusCode::NOT_FOUND,
+        "session_not_found",
+        "session",
+    );
+    assert_eq!(app.stored().await, 0);
     app.stop().await;
 }

@@ -29,6 +29,14 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a mock OpenTok and the app wired to it; `tweak` adjusts the settings first.
 pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_custom(tweak, None).await
+}
+
+/// Like [`spawn_with`], with the given store instead of a fresh `MemoryStore`.
+pub async fn spawn_custom(
+    tweak: impl FnOnce(&mut Settings),
+    store: Option<Arc<dyn SessionStore>>,
+) -> TestApp {
     let mock = MockOpenTok::start(MockConfig {
         addr: ([127, 0, 0, 1], 0).into(),
         api_key: KEY.to_owned(),
@@ -40,10 +48,12 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings::for_tests(mock.url(), KEY, SECRET);
     tweak(&mut settings);
     let mut deps = AppDeps::from_settings(&settings).expect("valid test settings");
-    let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::with_config(MemoryStoreConfig {
-        capacity: settings.storage.capacity,
-        idle_ttl: None,
-    }));
+    let store: Arc<dyn SessionStore> = store.unwrap_or_else(|| {
+        Arc::new(MemoryStore::with_config(MemoryStoreConfig {
+            capacity: settings.storage.capacity,
+            idle_ttl: None,
+        }))
+    });
     deps.store = Arc::clone(&store);
     let app = Application::build(&settings, deps).expect("app binds");
     let address = format!("http://{}", app.address());
