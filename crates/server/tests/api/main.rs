@@ -8,5 +8,6 @@ mod hardening;
 mod helpers;
 mod openapi;
 mod secrets;
+mod shutdown;
 mod upstream;
 mod validation;
