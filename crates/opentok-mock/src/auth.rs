@@ -92,6 +92,7 @@ pub(crate) fn check(
     api_key: &str,
     secret: &str,
     now: u64,
+    require_jti: bool,
 ) -> Result<(), Rejection> {
     let Some(value) = headers.get("x-opentok-auth") else {
         return Err(if headers.contains_key("authorization") {
@@ -103,7 +104,7 @@ pub(crate) fn check(
     let token = value.to_str().map_err(|_| Rejection::Malformed)?.trim();
     check_algorithm(token)?;
     let claims = verify_signature(token, secret)?;
-    check_claims(&claims, api_key, now as f64)
+    check_claims(&claims, api_key, now as f64, require_jti)
 }
 
 /// Reads `alg` from the JOSE header ourselves: jsonwebtoken cannot even parse `"none"`, and the reason
@@ -141,7 +142,12 @@ fn verify_signature(token: &str, secret: &str) -> Result<Map<String, Value>, Rej
     }
 }
 
-fn check_claims(claims: &Map<String, Value>, api_key: &str, now: f64) -> Result<(), Rejection> {
+fn check_claims(
+    claims: &Map<String, Value>,
+    api_key: &str,
+    now: f64,
+    require_jti: bool,
+) -> Result<(), Rejection> {
     match claims.get("iss") {
         None => return Err(Rejection::MissingClaim(Claim::Iss)),
         Some(Value::String(iss)) if iss == api_key => {}
@@ -159,6 +165,8 @@ fn check_claims(claims: &Map<String, Value>, api_key: &str, now: f64) -> Result<
     let iat = numeric(claims, "iat", Claim::Iat)?;
     let exp = numeric(claims, "exp", Claim::Exp)?;
     match claims.get("jti") {
+        // The Node SDK sends none; the real service evidently accepts that (protocol section 3).
+        None if !require_jti => {}
         None => return Err(Rejection::MissingClaim(Claim::Jti)),
         Some(Value::String(s)) if !s.is_empty() => {}
         // The community Rust crate sends a number.
@@ -211,17 +219,20 @@ mod tests {
 
     #[test]
     fn accepts_the_python_sdk_vector_at_its_time() {
-        assert_eq!(check(&headers(PYTHON), KEY, SECRET, 1_700_000_010), Ok(()));
+        assert_eq!(
+            check(&headers(PYTHON), KEY, SECRET, 1_700_000_010, true),
+            Ok(())
+        );
     }
 
     #[test]
     fn refuses_the_python_vector_once_expired_or_with_another_key() {
         assert_eq!(
-            check(&headers(PYTHON), KEY, SECRET, 1_700_000_300),
+            check(&headers(PYTHON), KEY, SECRET, 1_700_000_300, true),
             Err(Rejection::Expired)
         );
         assert_eq!(
-            check(&headers(PYTHON), "654321", SECRET, 1_700_000_010),
+            check(&headers(PYTHON), "654321", SECRET, 1_700_000_010, true),
             Err(Rejection::WrongIssuer)
         );
     }
@@ -229,27 +240,46 @@ mod tests {
     #[test]
     fn refuses_node_and_ruby_tokens_for_lack_of_jti_or_ist() {
         assert_eq!(
-            check(&headers(NODE), KEY, SECRET, 1_700_000_010),
+            check(&headers(NODE), KEY, SECRET, 1_700_000_010, true),
             Err(Rejection::MissingClaim(Claim::Jti))
         );
         assert_eq!(
-            check(&headers(RUBY), KEY, SECRET, 1_492_510_670),
+            check(&headers(RUBY), KEY, SECRET, 1_492_510_670, true),
             Err(Rejection::MissingClaim(Claim::Ist))
+        );
+    }
+
+    #[test]
+    fn accepts_node_tokens_when_jti_is_optional() {
+        assert_eq!(
+            check(&headers(NODE), KEY, SECRET, 1_700_000_010, false),
+            Ok(())
+        );
+        // Everything else is still checked.
+        assert_eq!(
+            check(&headers(NODE), "654321", SECRET, 1_700_000_010, false),
+            Err(Rejection::WrongIssuer)
         );
     }
 
     #[test]
     fn allows_a_little_clock_skew() {
         // exp is 1700000180: 29 s late still passes, 30 s late does not.
-        assert_eq!(check(&headers(PYTHON), KEY, SECRET, 1_700_000_209), Ok(()));
         assert_eq!(
-            check(&headers(PYTHON), KEY, SECRET, 1_700_000_210),
+            check(&headers(PYTHON), KEY, SECRET, 1_700_000_209, true),
+            Ok(())
+        );
+        assert_eq!(
+            check(&headers(PYTHON), KEY, SECRET, 1_700_000_210, true),
             Err(Rejection::Expired)
         );
         // iat is 1700000000: a server clock 30 s behind still passes, 31 s does not.
-        assert_eq!(check(&headers(PYTHON), KEY, SECRET, 1_699_999_970), Ok(()));
         assert_eq!(
-            check(&headers(PYTHON), KEY, SECRET, 1_699_999_969),
+            check(&headers(PYTHON), KEY, SECRET, 1_699_999_970, true),
+            Ok(())
+        );
+        assert_eq!(
+            check(&headers(PYTHON), KEY, SECRET, 1_699_999_969, true),
             Err(Rejection::IssuedInFuture)
         );
     }
@@ -288,7 +318,10 @@ mod tests {
     fn never_panics_on_junk() {
         for junk in ["", ".", "..", "a.b.c", "e30.e30.", "eyJhbGciOiJIUzI1NiJ9.."] {
             let h = headers(junk);
-            assert!(check(&h, KEY, SECRET, 1_700_000_000).is_err(), "{junk:?}");
+            assert!(
+                check(&h, KEY, SECRET, 1_700_000_000, true).is_err(),
+                "{junk:?}"
+            );
         }
     }
 }

@@ -32,6 +32,8 @@ mod form;
 mod routes;
 mod state;
 
+pub use state::MAX_RECORDED;
+
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -197,7 +199,8 @@ impl MockOpenTok {
         &self.url
     }
 
-    /// Every request received so far, oldest first, rejected ones included.
+    /// The requests received so far (the latest [`MAX_RECORDED`]), oldest first, rejected ones
+    /// included.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state.requests()
     }
@@ -221,6 +224,14 @@ impl MockOpenTok {
     /// Removes any injected fault.
     pub fn clear_fault(&self) {
         self.state.clear_fault();
+    }
+
+    /// Accepts auth JWTs without a `jti` claim from now on, as the Node SDK signs them (the real
+    /// service evidently accepts them; this mock refuses them by default).
+    pub fn set_accept_missing_jti(&self, accept: bool) {
+        self.state
+            .accept_missing_jti
+            .store(accept, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Changes the latency added to every answer from now on.

@@ -3,6 +3,7 @@
 //! (protocol section 7) to the table.
 
 use std::io;
+use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_web::body::BodyStream;
@@ -142,6 +143,7 @@ async fn create_session(req: &HttpRequest, body: &[u8], state: &State) -> HttpRe
         state.api_key.as_str(),
         &state.api_secret,
         now / 1000,
+        !state.accept_missing_jti.load(Ordering::Relaxed),
     ) {
         tracing::info!(reason = reason.as_str(), "refused credentials");
         return answer::auth_failure(reason.as_str());
