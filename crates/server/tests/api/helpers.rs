@@ -204,3 +204,31 @@ fn percent_decode(v: &str) -> String {
 pub fn session_id(id: &str) -> SessionId {
     SessionId::parse(id).expect("valid id")
 }
+
+/// The real binary, configured by environment for `mock` plus `extra` variables, with stdout read up
+/// to its `listening on` line and stderr piped. Returns the child (the caller stops it) and its URL.
+pub fn spawn_binary(mock: &MockOpenTok, extra: &[(&str, &str)]) -> (std::process::Child, String) {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tiny-opentok-server"))
+        .env_clear()
+        .env("OPENTOK_KEY", KEY)
+        .env("OPENTOK_SECRET", SECRET)
+        .env("OPENTOK_API_URL", mock.url())
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .envs(extra.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("server starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("piped stdout"))
+        .read_line(&mut line)
+        .expect("listening line");
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("a `listening on URL` line")
+        .to_owned();
+    (child, url)
+}

@@ -1,14 +1,13 @@
 //! The real binary, with a known secret, driven through every error path: neither the secret, nor
 //! a client API key, nor any minted token or JWT may appear in its logs or answers.
 
-use std::io::{BufRead as _, BufReader, Read as _};
-use std::process::{Command, Stdio};
+use std::io::Read as _;
 
 use actix_web::http::StatusCode;
 use opentok_mock::{Fault, MockConfig, MockOpenTok};
 use serde_json::json;
 
-use crate::helpers::{KEY, SECRET};
+use crate::helpers::{spawn_binary, KEY, SECRET};
 
 const CLIENT_KEY: &str = "client-key-6f1d2a9b";
 
@@ -17,29 +16,15 @@ async fn secrets_and_tokens_never_reach_logs_or_answers() {
     let mock = MockOpenTok::start(MockConfig::new(KEY, SECRET))
         .await
         .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tiny-opentok-server"))
-        .env_clear()
-        .env("OPENTOK_KEY", KEY)
-        .env("OPENTOK_SECRET", SECRET)
-        .env("OPENTOK_API_URL", mock.url())
-        .env("OPENTOK_TIMEOUT_MS", "300")
-        .env("STORE_CAPACITY", "2")
-        .env("API_KEYS", CLIENT_KEY)
-        .env("HOST", "127.0.0.1")
-        .env("PORT", "0")
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("server starts");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).expect("listening line");
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("listening on URL")
-        .to_owned();
+    let (mut child, base) = spawn_binary(
+        &mock,
+        &[
+            ("OPENTOK_TIMEOUT_MS", "300"),
+            ("STORE_CAPACITY", "2"),
+            ("API_KEYS", CLIENT_KEY),
+            ("RUST_LOG", "debug"),
+        ],
+    );
 
     let http = awc::Client::default();
     let auth = format!("Bearer {CLIENT_KEY}");

@@ -1,39 +1,19 @@
 //! SIGTERM stops the real binary gracefully: a request in flight still gets its answer.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use opentok_mock::{Fault, MockConfig, MockOpenTok};
 
-use crate::helpers::{KEY, SECRET};
+use crate::helpers::{spawn_binary, KEY, SECRET};
 
 #[actix_web::test]
 async fn sigterm_lets_in_flight_requests_finish() {
     let mock = MockOpenTok::start(MockConfig::new(KEY, SECRET))
         .await
         .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tiny-opentok-server"))
-        .env_clear()
-        .env("OPENTOK_KEY", KEY)
-        .env("OPENTOK_SECRET", SECRET)
-        .env("OPENTOK_API_URL", mock.url())
-        .env("HOST", "127.0.0.1")
-        .env("PORT", "0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .expect("listening line");
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+    let (mut child, base) = spawn_binary(&mock, &[]);
 
     // OpenTok takes a second to answer, so the request is in flight when the signal lands.
     mock.set_fault(Fault::Delay(Duration::from_millis(1000)), Some(1));
