@@ -162,19 +162,22 @@ pub async fn log_request(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let method = req.method().clone();
-    let path = req.path().to_owned();
     let result = next.call(req).await;
-    let status = match &result {
-        Ok(res) => res.status(),
-        Err(e) => e.as_response_error().status_code(),
-    };
-    tracing::info!(
-        %method,
-        %path,
-        status = status.as_u16(),
-        latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        "request"
-    );
+    let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    match &result {
+        // The response still holds its request: no copy of the path is made for the log line.
+        Ok(res) => tracing::info!(
+            method = %res.request().method(),
+            path = res.request().path(),
+            status = res.status().as_u16(),
+            latency_us,
+            "request"
+        ),
+        Err(e) => tracing::info!(
+            status = e.as_response_error().status_code().as_u16(),
+            latency_us,
+            "request"
+        ),
+    }
     result
 }

@@ -10,8 +10,9 @@ use crate::error::ApiError;
 
 /// Registers every route, plus JSON answers for unknown routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    session::configure(cfg);
+    // The token route is the hot one; actix tries resources in order.
     access::configure(cfg);
+    session::configure(cfg);
     health::configure(cfg);
     crate::openapi::configure(cfg);
 }
