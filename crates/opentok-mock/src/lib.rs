@@ -2,11 +2,37 @@
 //! CI and the server's offline mode. It checks the auth JWT and the form the way OpenTok would,
 //! records every request, and injects faults on demand.
 //!
+//! Start it on the current actix runtime with [`MockOpenTok::start`] (inside `#[actix_web::test]` or
+//! `#[actix_web::main]`), point a client at [`MockOpenTok::url`], then assert on
+//! [`MockOpenTok::requests`]. The rules it enforces are described in the crate's README.md.
+//!
 //! Depends on the domain crate (to mint ids in the real format) and actix-web; nothing depends on it
 //! but tests and the server's `--mock-opentok` mode.
 
-use std::net::SocketAddr;
+mod answer;
+mod auth;
+mod form;
+mod routes;
+mod state;
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::sync::Arc;
 use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use actix_web::{web, App, HttpServer};
+use tiny_opentok_domain::ApiKey;
+
+use crate::state::State;
+
+/// The mock-only response header naming why credentials were refused (e.g. `bad_signature`,
+/// `expired`, `missing_jti`). The real service sends no such header; its 403 body is always
+/// `{"code":-1,"message":"No suitable authentication found"}`.
+pub const AUTH_FAILURE_HEADER: &str = "x-mock-auth-failure";
+
+/// How long `stop()` lets in-flight requests finish before closing their connections.
+const SHUTDOWN_TIMEOUT_SECS: u64 = 2;
 
 /// What the mock answers as and listens on.
 #[derive(Debug, Clone)]
@@ -21,44 +47,121 @@ pub struct MockConfig {
     pub latency: Duration,
 }
 
-/// A fault to inject into the next answers.
+impl MockConfig {
+    /// A config for `127.0.0.1:0` (a free port) with no added latency.
+    pub fn new(api_key: impl Into<String>, api_secret: impl Into<String>) -> Self {
+        Self {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            api_key: api_key.into(),
+            api_secret: api_secret.into(),
+            latency: Duration::ZERO,
+        }
+    }
+}
+
+/// A fault to inject into the next answers of `POST /session/create`. The request is still recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
-    /// Answer this HTTP status with an OpenTok-style JSON error body.
+    /// Answer this HTTP status with an OpenTok-style JSON error body: `{"code":N,"message":...}`;
+    /// 401 and 403 carry the real auth-failure body, and 503 an empty `text/xml` body like the real
+    /// fixture. A number that is not a valid status answers 500.
     Status(u16),
-    /// Answer 200 with a body that is not OpenTok's JSON.
+    /// Answer 200 `application/json` with a body that is not JSON.
     Garbage,
-    /// Wait this long, then answer normally.
+    /// Wait this long, then answer normally (auth and form checks included).
     Delay(Duration),
-    /// Never answer.
+    /// Never answer; the connection is dropped only when the mock is stopped.
     Hang,
-    /// Close the connection without answering.
+    /// Close the connection without sending a single byte of HTTP.
     CloseConnection,
 }
 
 /// One request the mock received.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedRequest {
     /// HTTP method, e.g. `POST`.
     pub method: String,
     /// Path with the query string, e.g. `/session/create`.
     pub path: String,
-    /// Headers in arrival order, names lowercase.
+    /// Headers, names lowercase, values decoded lossily as UTF-8. Values of one name keep their
+    /// order; the order across names is not preserved (actix stores headers in a map).
     pub headers: Vec<(String, String)>,
-    /// The raw body.
+    /// The raw body (empty when it was over the 1 MiB limit and refused with 413).
     pub body: Vec<u8>,
 }
 
-/// A running mock (skeleton: filled in by the mock work).
+impl RecordedRequest {
+    /// The first value of header `name` (matched case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body parsed as a form, in order; empty if it is not one.
+    pub fn form(&self) -> Vec<(String, String)> {
+        serde_urlencoded::from_bytes(&self.body).unwrap_or_default()
+    }
+}
+
+/// A running mock. Stop it with [`MockOpenTok::stop`]; dropping it stops the server without waiting.
 pub struct MockOpenTok {
     url: String,
+    state: Arc<State>,
+    handle: ServerHandle,
+    server: Option<actix_rt::task::JoinHandle<io::Result<()>>>,
 }
 
 impl MockOpenTok {
     /// Binds and starts the mock on the current actix runtime; returns once it accepts connections.
-    pub async fn start(config: MockConfig) -> std::io::Result<Self> {
-        let _ = config;
-        todo!()
+    ///
+    /// It runs one worker thread and installs no signal handlers, so it can be embedded in a test or
+    /// in another server.
+    ///
+    /// # Errors
+    /// `InvalidInput` when the API key is not a valid key or the secret is empty; any error from
+    /// binding the address.
+    ///
+    /// # Panics
+    /// When called outside an actix system (use `#[actix_web::test]` or `#[actix_web::main]`).
+    pub async fn start(config: MockConfig) -> io::Result<Self> {
+        let api_key = ApiKey::parse(&config.api_key)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        if config.api_secret.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the API secret is empty",
+            ));
+        }
+        // Binding here, before run(), means the socket is listening when start() returns:
+        // connections made from then on wait in the backlog until the worker picks them up.
+        let listener = TcpListener::bind(config.addr)?;
+        let mut addr = listener.local_addr()?;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(Ipv4Addr::LOCALHOST.into());
+        }
+        let state = Arc::new(State::new(api_key, config.api_secret, config.latency));
+        let data = web::Data::from(Arc::clone(&state));
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .default_service(web::to(routes::dispatch))
+        })
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+        .listen(listener)?
+        .run();
+        let handle = server.handle();
+        let server = actix_rt::spawn(server);
+        tracing::info!(%addr, "opentok-mock started");
+        Ok(Self {
+            url: format!("http://{addr}"),
+            state,
+            handle,
+            server: Some(server),
+        })
     }
 
     /// `http://127.0.0.1:PORT`, with no trailing slash.
@@ -66,24 +169,65 @@ impl MockOpenTok {
         &self.url
     }
 
-    /// Every request received so far, oldest first.
+    /// Every request received so far, oldest first, rejected ones included.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        todo!()
+        self.state.requests()
     }
 
-    /// Injects `fault` into the next `times` answers, or every answer until cleared when `None`.
+    /// Forgets the requests recorded so far.
+    pub fn clear_requests(&self) {
+        self.state.clear_requests();
+    }
+
+    /// How many sessions were created (answered 200 with an id) so far.
+    pub fn sessions_created(&self) -> usize {
+        self.state.sessions_created()
+    }
+
+    /// Injects `fault` into the next `times` session-create answers, or every answer until cleared
+    /// when `None`. Replaces any fault already set; `Some(0)` clears it.
     pub fn set_fault(&self, fault: Fault, times: Option<usize>) {
-        let _ = (fault, times);
-        todo!()
+        self.state.set_fault(fault, times);
     }
 
     /// Removes any injected fault.
     pub fn clear_fault(&self) {
-        todo!()
+        self.state.clear_fault();
     }
 
-    /// Stops the server.
-    pub async fn stop(self) {
-        todo!()
+    /// Changes the latency added to every answer from now on.
+    pub fn set_latency(&self, latency: Duration) {
+        self.state.set_latency(latency);
+    }
+
+    /// Stops the server gracefully: requests held by [`Fault::Hang`], [`Fault::Delay`] or the latency
+    /// are released by closing their connections, others get up to 2 s to finish.
+    pub async fn stop(mut self) {
+        self.state.begin_shutdown();
+        self.handle.stop(true).await;
+        if let Some(server) = self.server.take() {
+            if let Ok(Err(err)) = server.await {
+                tracing::warn!(error = %err, "opentok-mock server ended with an error");
+            }
+        }
+        tracing::info!(url = %self.url, "opentok-mock stopped");
+    }
+}
+
+impl Drop for MockOpenTok {
+    fn drop(&mut self) {
+        if self.server.is_some() {
+            self.state.begin_shutdown();
+            // Sends the stop command now; nobody needs to wait for it to complete.
+            drop(self.handle.stop(false));
+        }
+    }
+}
+
+impl std::fmt::Debug for MockOpenTok {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockOpenTok")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }

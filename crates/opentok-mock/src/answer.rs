@@ -1,0 +1,245 @@
+//! The bodies the mock answers with: the session-create answer in its JSON and legacy XML forms, and
+//! OpenTok-style error bodies (shared/opentok-protocol.md, section 2.3 and 2.4).
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use rand::Rng as _;
+use serde::Serialize;
+
+/// The real service's body for every authentication failure.
+pub(crate) const AUTH_FAILURE_BODY: &str =
+    r#"{"code":-1,"message":"No suitable authentication found"}"#;
+
+/// One element of the session-create answer, fields in the order of the 2025 fixture
+/// (`json-full-opentok` in vectors/session-create-responses.json).
+#[derive(Debug, Serialize)]
+pub(crate) struct CreatedSession<'a> {
+    pub session_id: &'a str,
+    pub project_id: &'a str,
+    pub partner_id: &'a str,
+    pub create_dt: String,
+    pub session_status: Option<()>,
+    pub status_invalid: Option<()>,
+    pub media_server_hostname: Option<()>,
+    pub messaging_server_url: Option<()>,
+    pub messaging_url: Option<()>,
+    pub symphony_address: Option<()>,
+    pub properties: Option<()>,
+    pub ice_server: Option<()>,
+    pub session_segment_id: String,
+    pub ice_servers: Option<()>,
+    pub ice_credential_expiration: u32,
+}
+
+impl<'a> CreatedSession<'a> {
+    pub(crate) fn new(session_id: &'a str, api_key: &'a str, created_secs: u64) -> Self {
+        Self {
+            session_id,
+            project_id: api_key,
+            partner_id: api_key,
+            create_dt: java_date(created_secs),
+            session_status: None,
+            status_invalid: None,
+            media_server_hostname: None,
+            messaging_server_url: None,
+            messaging_url: None,
+            symphony_address: None,
+            properties: None,
+            ice_server: None,
+            session_segment_id: random_uuid(),
+            ice_servers: None,
+            ice_credential_expiration: 86_100,
+        }
+    }
+
+    /// `200 application/json` with a one-element array, as every SDK expects.
+    pub(crate) fn json_response(&self) -> HttpResponse {
+        match serde_json::to_string(&[self]) {
+            Ok(body) => HttpResponse::Ok()
+                .content_type("application/json")
+                .body(body),
+            // Serialising plain strings and numbers cannot fail; answer like a broken upstream if it does.
+            Err(_) => error_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
+        }
+    }
+
+    /// `200 text/xml` in the legacy form served when `Accept: application/json` is missing.
+    pub(crate) fn xml_response(&self) -> HttpResponse {
+        // Ids are base64url and keys are letters, digits and '-': nothing here needs XML escaping.
+        let body = format!(
+            concat!(
+                r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"#,
+                "<sessions><Session><session_id>{}</session_id><partner_id>{}</partner_id>",
+                "<create_dt>{}</create_dt></Session></sessions>"
+            ),
+            self.session_id, self.partner_id, self.create_dt
+        );
+        HttpResponse::Ok().content_type("text/xml").body(body)
+    }
+}
+
+/// The random part of a new-style session id: 24 characters of standard base64 (18 bytes), as in
+/// `Q9mcXG1QrN3TIYu8y+ppx/gs`. Standard base64 never contains `~`, so the id record stays well formed.
+pub(crate) fn random_id_part() -> String {
+    let bytes: [u8; 18] = rand::thread_rng().gen();
+    STANDARD.encode(bytes)
+}
+
+/// A random (version 4) UUID in its usual text form, for `session_segment_id`.
+fn random_uuid() -> String {
+    let mut b: [u8; 16] = rand::thread_rng().gen();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// Formats unix seconds like Java's `Date.toString()` in GMT, e.g. `Fri Feb 14 13:14:54 GMT 2025`
+/// (the service's zone varies; one fixture shows GMT).
+pub(crate) fn java_date(unix_secs: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = unix_secs / 86_400;
+    let secs = unix_secs % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{} {} {:02} {:02}:{:02}:{:02} GMT {}",
+        DAYS[(days % 7) as usize],
+        MONTHS[(month - 1) as usize],
+        day,
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        year
+    )
+}
+
+/// Days since 1970-01-01 to a (year, month 1..=12, day 1..=31) Gregorian date; Howard Hinnant's
+/// `civil_from_days` algorithm, restricted to dates after the epoch.
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+/// An OpenTok-style JSON error: `{"code":<status>,"message":"..."}`.
+pub(crate) fn error_response(status: StatusCode, message: &str) -> HttpResponse {
+    let body = serde_json::json!({ "code": status.as_u16(), "message": message });
+    HttpResponse::build(status)
+        .content_type("application/json")
+        .body(body.to_string())
+}
+
+/// The real 403 for a missing or unacceptable auth JWT. `reason` goes into a mock-only header so
+/// tests can tell the rejections apart; the body is the service's own.
+pub(crate) fn auth_failure(reason: &'static str) -> HttpResponse {
+    let mut res = HttpResponse::Forbidden()
+        .content_type("application/json")
+        .body(AUTH_FAILURE_BODY);
+    res.headers_mut().insert(
+        header::HeaderName::from_static(crate::AUTH_FAILURE_HEADER),
+        HeaderValue::from_static(reason),
+    );
+    res
+}
+
+/// The answer to [`crate::Fault::Status`]: 503 comes with an empty `text/xml` body like the real
+/// fixture, 401/403 with the auth body, anything else with `{"code":N,"message":...}`.
+/// A number that is not an HTTP status answers 500.
+pub(crate) fn fault_status(code: u16) -> HttpResponse {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match status.as_u16() {
+        503 => HttpResponse::build(status)
+            .content_type("text/xml")
+            .finish(),
+        401 | 403 => HttpResponse::build(status)
+            .content_type("application/json")
+            .body(AUTH_FAILURE_BODY),
+        _ => error_response(status, status.canonical_reason().unwrap_or("Error")),
+    }
+}
+
+/// The answer to [`crate::Fault::Garbage`]: a 200 that claims to be JSON but is not.
+pub(crate) fn garbage() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body("<html><body>502 Bad Gateway</body></html>\u{0}{\"session_id\":")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tiny_opentok_domain::{ApiKey, SessionId};
+
+    #[test]
+    fn formats_dates_like_java_in_gmt() {
+        // The 2025 fixture says "Fri Feb 14 05:14:54 PST 2025"; its id carries 1739538894959 ms.
+        assert_eq!(java_date(1_739_538_894), "Fri Feb 14 13:14:54 GMT 2025");
+        assert_eq!(java_date(0), "Thu Jan 01 00:00:00 GMT 1970");
+        assert_eq!(java_date(951_782_400), "Tue Feb 29 00:00:00 GMT 2000");
+        assert_eq!(java_date(1_700_000_000), "Tue Nov 14 22:13:20 GMT 2023");
+    }
+
+    #[test]
+    fn random_part_is_24_base64_characters_that_fit_in_an_id() {
+        let part = random_id_part();
+        assert_eq!(part.len(), 24);
+        assert!(part
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/'));
+        let key = ApiKey::parse("123456").unwrap();
+        assert!(SessionId::encode(&key, None, 1, &part).is_ok());
+    }
+
+    #[test]
+    fn segment_ids_are_version_4_uuids() {
+        let id = random_uuid();
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+        assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "{id}");
+    }
+
+    #[test]
+    fn json_answer_has_the_fixture_shape() {
+        let created = CreatedSession::new("1_abc", "123456", 1_739_538_894);
+        let json = serde_json::to_value([&created]).unwrap();
+        let obj = json[0].as_object().unwrap();
+        let names: Vec<&str> = obj.keys().map(String::as_str).collect();
+        for name in [
+            "session_id",
+            "project_id",
+            "partner_id",
+            "create_dt",
+            "session_status",
+            "media_server_hostname",
+            "properties",
+            "ice_servers",
+            "session_segment_id",
+            "ice_credential_expiration",
+        ] {
+            assert!(names.contains(&name), "{name} missing from {names:?}");
+        }
+        assert_eq!(obj["project_id"], "123456");
+        assert_eq!(obj["session_status"], serde_json::Value::Null);
+        assert_eq!(obj["ice_credential_expiration"], 86_100);
+    }
+}

@@ -1,0 +1,128 @@
+//! What the running mock shares between its worker and the test holding [`crate::MockOpenTok`].
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tiny_opentok_domain::ApiKey;
+use tokio::sync::watch;
+
+use crate::{Fault, RecordedRequest};
+
+/// Shared by the handlers and the [`crate::MockOpenTok`] handle. Critical sections are a few
+/// assignments, so a std mutex held across no await point is enough.
+pub(crate) struct State {
+    pub api_key: ApiKey,
+    pub api_secret: String,
+    inner: Mutex<Inner>,
+    /// Flipped to `true` by `stop()`, to release requests held by `Hang` or `Delay`.
+    shutdown: watch::Sender<bool>,
+}
+
+struct Inner {
+    requests: Vec<RecordedRequest>,
+    fault: Option<ArmedFault>,
+    latency: Duration,
+    sessions_created: usize,
+}
+
+struct ArmedFault {
+    fault: Fault,
+    /// `None`: until cleared.
+    remaining: Option<usize>,
+}
+
+impl State {
+    pub(crate) fn new(api_key: ApiKey, api_secret: String, latency: Duration) -> Self {
+        Self {
+            api_key,
+            api_secret,
+            inner: Mutex::new(Inner {
+                requests: Vec::new(),
+                fault: None,
+                latency,
+                sessions_created: 0,
+            }),
+            shutdown: watch::channel(false).0,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic elsewhere cannot leave Inner half-updated in a way that matters to a mock.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn record(&self, request: RecordedRequest) {
+        self.lock().requests.push(request);
+    }
+
+    pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
+        self.lock().requests.clone()
+    }
+
+    pub(crate) fn clear_requests(&self) {
+        self.lock().requests.clear();
+    }
+
+    pub(crate) fn set_fault(&self, fault: Fault, times: Option<usize>) {
+        self.lock().fault = match times {
+            Some(0) => None,
+            remaining => Some(ArmedFault { fault, remaining }),
+        };
+    }
+
+    pub(crate) fn clear_fault(&self) {
+        self.lock().fault = None;
+    }
+
+    /// The fault for this request, counting it against `times`.
+    pub(crate) fn take_fault(&self) -> Option<Fault> {
+        let mut inner = self.lock();
+        let armed = inner.fault.as_mut()?;
+        let fault = armed.fault.clone();
+        if let Some(n) = armed.remaining.as_mut() {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                inner.fault = None;
+            }
+        }
+        Some(fault)
+    }
+
+    pub(crate) fn latency(&self) -> Duration {
+        self.lock().latency
+    }
+
+    pub(crate) fn set_latency(&self, latency: Duration) {
+        self.lock().latency = latency;
+    }
+
+    pub(crate) fn count_session(&self) {
+        self.lock().sessions_created += 1;
+    }
+
+    pub(crate) fn sessions_created(&self) -> usize {
+        self.lock().sessions_created
+    }
+
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Resolves once `stop()` has been called (immediately if it already was).
+    pub(crate) async fn shutting_down(&self) {
+        let mut rx = self.shutdown.subscribe();
+        // The sender lives as long as self, so wait_for only ends when the flag is set.
+        let _ = rx.wait_for(|down| *down).await;
+    }
+
+    /// Sleeps for `duration`, or less if the mock is being stopped. Returns whether it slept in full.
+    pub(crate) async fn sleep(&self, duration: Duration) -> bool {
+        if duration.is_zero() {
+            return true;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(duration) => true,
+            () = self.shutting_down() => false,
+        }
+    }
+}
