@@ -11,7 +11,8 @@
 #
 # Knobs (environment): DURATION (s per run, 6), ROUNDS (3), CONNS (64), LATENCY_MS (50),
 # WARMUP_SECS (2), TOKEN_FORMAT (t1 | jwt, for ours and the peer alike), LOAD_CPU (0), SERVER_CPU (1),
-# BUDGET_SECS (300: a watchdog stops the run this long after the builds), SKIP_BUILD=1.
+# BUDGET_SECS (300: a watchdog stops the run this long after the builds), SKIP_BUILD=1,
+# PROFILE=1 (extra runs under `perf record`, summed up in bench/out/profile-*.txt; not in the table).
 #
 # Every process this script starts is recorded by PID and stopped on exit, error or signal.
 set -euo pipefail
@@ -140,7 +141,7 @@ CORES="$(nproc --all)"
 ((LOAD_CPU < CORES && SERVER_CPU < CORES)) || die "need cores $LOAD_CPU and $SERVER_CPU; this machine has $CORES"
 
 mkdir -p "$OUT"
-rm -f "$OUT"/*.tsv "$OUT"/*.stdout "$OUT"/*.log "$OUT"/*.json "$OUT"/wrk-*.txt
+rm -f "$OUT"/*.tsv "$OUT"/*.stdout "$OUT"/*.log "$OUT"/*.json "$OUT"/wrk-*.txt "$OUT"/wrk-*.time "$OUT"/profile-*.txt "$OUT"/perf-*.data
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     log "building release binaries"
@@ -323,21 +324,29 @@ check_access() {
     printf 'access\t%s\t%s\t%s\n' "$1" "$code" "$(wc -c <"$OUT/$1-access.json")" >>"$OUT/bodies.tsv"
 }
 
-# profile NAME PID URL BODY SCENARIO: an extra run under `perf record` (PROFILE=1 only).
+# profile NAME PID URL BODY SCENARIO: an extra run under `perf record` (PROFILE=1 only), summed up
+# into buckets by bench/perf_buckets.py, plus the flat top symbols. Not part of the measured rounds.
 profile() {
-    local name="$1" pid="$2" url="$3" body="$4" scenario="$5" data="$OUT/perf-$5-$1.data"
-    perf record -q -F 999 -g -o "$data" -p "$pid" -- sleep "$DURATION" >/dev/null 2>&1 &
+    local name="$1" pid="$2" url="$3" body="$4" scenario="$5"
+    local data="$OUT/perf-$scenario-$name.data" report="$OUT/profile-$scenario-$name.txt"
+    perf record -q -F 499 --call-graph dwarf,16384 -o "$data" -p "$pid" -- sleep "$DURATION" \
+        >/dev/null 2>&1 &
     local perf_pid=$!
     PIDS+=("$perf_pid")
     BENCH_BODY="$body" taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" -s "$BENCH/wrk/post.lua" \
         "$url" >"$OUT/wrk-$scenario-$name-profile.txt" 2>&1 || true
     wait "$perf_pid" || true
     forget "$perf_pid"
-    perf report -i "$data" --stdio --no-children --sort symbol --percent-limit 1 2>/dev/null |
-        grep -v '^$' | head -n 400 >"$OUT/profile-$scenario-$name.txt" || true
-    perf report -i "$data" --stdio --children --sort symbol --percent-limit 3 -g none 2>/dev/null |
-        grep -v '^$' | head -n 120 >"$OUT/profile-$scenario-$name-children.txt" || true
-    log "profile of $name under $scenario: $OUT/profile-$scenario-$name.txt"
+    {
+        echo "# $name, $scenario: CPU samples by bucket (first match over the whole stack)"
+        perf script -i "$data" 2>/dev/null | python3 "$BENCH/perf_buckets.py"
+        echo
+        echo "# flat profile, self time, top symbols"
+        perf report -i "$data" --stdio --no-children -g none --sort dso,symbol --percent-limit 0.7 2>/dev/null |
+            grep -v '^#' | grep -v '^$' | cut -c1-180 | head -n 40
+    } >"$report"
+    rm -f "$data"
+    log "profile of $name under $scenario: $report"
 }
 
 SESSION_BODY='{"mediaMode":"routed"}'
@@ -403,6 +412,8 @@ record_rss floor "$FLOOR_PID"
 if [[ "${PROFILE:-0}" == 1 ]]; then
     profile ours "$OURS_PID" "$OURS_URL/session/$OURS_SID/access" "$ACCESS_BODY" access
     profile ours "$OURS_PID" "$OURS_URL/session" "$SESSION_BODY" session
+    profile ours-quiet "$QUIET_PID" "$QUIET_URL/session/$QUIET_SID/access" "$ACCESS_BODY" access
+    profile ours-quiet "$QUIET_PID" "$QUIET_URL/session" "$SESSION_BODY" session
     profile floor "$FLOOR_PID" "$FLOOR_URL/session/$OURS_SID/access" "$ACCESS_BODY" access
 fi
 for pid in "$FLOOR_PID" "$PEER_PID" "$QUIET_PID" "$OURS_PID" "$MOCK_PID"; do stop "$pid"; done
