@@ -141,7 +141,7 @@ CORES="$(nproc --all)"
 ((LOAD_CPU < CORES && SERVER_CPU < CORES)) || die "need cores $LOAD_CPU and $SERVER_CPU; this machine has $CORES"
 
 mkdir -p "$OUT"
-rm -f "$OUT"/*.tsv "$OUT"/*.stdout "$OUT"/*.log "$OUT"/*.json "$OUT"/wrk-*.txt "$OUT"/wrk-*.time "$OUT"/profile-*.txt "$OUT"/perf-*.data
+rm -f "$OUT"/*.tsv "$OUT"/*.stdout "$OUT"/*.log "$OUT"/*.json "$OUT"/wrk-*.txt "$OUT"/wrk-*.t[01] "$OUT"/profile-*.txt "$OUT"/perf-*.data
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     log "building release binaries"
@@ -233,6 +233,29 @@ printf 'phase\tserver\tpeak_rss_kib\n' >"$OUT/rss.tsv"
 printf 'scenario\tserver\tstatus\tbytes\n' >"$OUT/bodies.tsv"
 TICK_HZ="$(getconf CLK_TCK)"
 
+# run_wrk OUTFILE ARGS...: wrk on the load core, in the background so that a signal is handled at
+# once (bash defers traps while a foreground child runs), and tracked by PID like everything else.
+run_wrk() {
+    local out="$1"
+    shift
+    taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" --timeout 5s -s "$BENCH/wrk/post.lua" "$@" >"$out" 2>&1 &
+    local wrk_pid=$!
+    PIDS+=("$wrk_pid")
+    wait "$wrk_pid" || true
+    forget "$wrk_pid"
+}
+
+# children_cpu FILE: user + system seconds of all reaped children of this shell, from bash's `times`
+# as saved in FILE (it must run in this shell, not in a $(...) subshell). Taken right before and
+# after run_wrk, the difference is wrk's CPU time.
+children_cpu() {
+    awk 'NR == 2 {
+        n = split($0, f, /[ms ]+/); t = 0
+        for (i = 1; i + 1 <= n; i += 2) if (f[i] != "") t += f[i] * 60 + f[i + 1]
+        print t
+    }' "$1"
+}
+
 # measure SCENARIO SERVER PID URL BODY ROUND|warmup
 measure() {
     local scenario="$1" server="$2" pid="$3" url="$4" body="$5" round="$6"
@@ -243,11 +266,10 @@ measure() {
     c0="$(cpu_ticks "$pid")"
     m0="$(cpu_ticks "$MOCK_PID")"
     t0="$(date +%s%N)"
-    {
-        TIMEFORMAT='%U %S'
-        time BENCH_BODY="$body" BENCH_CTYPE="${WRK_CTYPE:-application/json}" BENCH_AUTH="${WRK_AUTH:-}" taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${secs}s" --timeout 5s \
-            -s "$BENCH/wrk/post.lua" "$url" >"$tag.txt" 2>&1
-    } 2>"$tag.time" || true
+    times >"$tag.t0"
+    BENCH_BODY="$body" BENCH_CTYPE="${WRK_CTYPE:-application/json}" BENCH_AUTH="${WRK_AUTH:-}" \
+        run_wrk "$tag.txt" -d"${secs}s" "$url"
+    times >"$tag.t1"
     t1="$(date +%s%N)"
     kill -0 "$pid" 2>/dev/null || die "$server died during $scenario (see $OUT/$server-*.log)"
     c1="$(cpu_ticks "$pid")"
@@ -261,7 +283,7 @@ measure() {
     for kv in ${line#BENCH }; do r[${kv%%=*}]="${kv#*=}"; done
     local sock=$((r[connect] + r[read] + r[write] + r[timeout]))
     local lg
-    lg="$(awk '{ print $1 + $2 }' "$tag.time")"
+    lg="$(awk -v a="$(children_cpu "$tag.t0")" -v b="$(children_cpu "$tag.t1")" 'BEGIN { print b - a }')"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$PHASE" "$scenario" "$server" "$round" \
         "${r[requests]}" "${r[duration_us]}" "${r[p50_us]}" "${r[p99_us]}" "${r[status]}" "$sock" \
         "$((c1 - c0))" "$((t1 - t0))" "$lg" "$((m1 - m0))" >>"$OUT/runs.tsv"
@@ -333,8 +355,7 @@ profile() {
         >/dev/null 2>&1 &
     local perf_pid=$!
     PIDS+=("$perf_pid")
-    BENCH_BODY="$body" taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" -s "$BENCH/wrk/post.lua" \
-        "$url" >"$OUT/wrk-$scenario-$name-profile.txt" 2>&1 || true
+    BENCH_BODY="$body" run_wrk "$OUT/wrk-$scenario-$name-profile.txt" -d"${DURATION}s" "$url"
     wait "$perf_pid" || true
     forget "$perf_pid"
     {
