@@ -43,6 +43,20 @@ macro_rules! wire_enum {
             }
         }
 
+        // Wire spellings for OpenAPI documents, from the same list as the parser.
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($wire),+]))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
+
         impl FromStr for $name {
             type Err = DomainError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {

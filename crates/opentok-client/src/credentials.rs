@@ -69,3 +69,29 @@ impl FromStr for TokenFormat {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "1234567890abcdef1234567890abcdef1234567890";
+
+    #[test]
+    fn debug_redacts_the_secret() {
+        let credentials = Credentials::new(ApiKey::parse("123456").unwrap(), SECRET.into());
+        let shown = format!("{credentials:?} {credentials:#?}");
+        assert!(shown.contains("123456"), "{shown}");
+        assert!(shown.contains("[REDACTED]"), "{shown}");
+        assert!(!shown.contains(SECRET), "{shown}");
+    }
+
+    #[test]
+    fn token_format_parses_only_its_config_spellings() {
+        for format in [TokenFormat::T1, TokenFormat::Jwt] {
+            assert_eq!(format.as_str().parse::<TokenFormat>(), Ok(format));
+        }
+        assert_eq!(TokenFormat::default(), TokenFormat::T1);
+        let err = "JWT".parse::<TokenFormat>().unwrap_err();
+        assert!(err.contains("'t1' or 'jwt'"), "{err}");
+    }
+}

@@ -54,4 +54,10 @@ pub enum OpenTokError {
         /// Our API key.
         api_key: String,
     },
+    /// A client token that cannot be taken apart (only the decoders return this).
+    #[error("not a valid OpenTok token: {reason}")]
+    MalformedToken {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }

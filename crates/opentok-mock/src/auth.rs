@@ -33,9 +33,9 @@ pub(crate) enum Rejection {
     /// The HMAC does not match the configured secret.
     BadSignature,
     /// A required claim is absent.
-    MissingClaim(&'static str),
+    MissingClaim(Claim),
     /// A claim has the wrong JSON type or an empty value.
-    BadClaim(&'static str),
+    BadClaim(Claim),
     /// `iss` names another API key.
     WrongIssuer,
     /// `ist` is not `"project"`.
@@ -48,6 +48,16 @@ pub(crate) enum Rejection {
     BadLifetime,
 }
 
+/// The claims the rule requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Claim {
+    Iss,
+    Ist,
+    Iat,
+    Exp,
+    Jti,
+}
+
 impl Rejection {
     /// A stable snake_case name for the reason.
     pub(crate) fn as_str(self) -> &'static str {
@@ -57,15 +67,16 @@ impl Rejection {
             Self::Malformed => "malformed_token",
             Self::UnsupportedAlgorithm => "unsupported_algorithm",
             Self::BadSignature => "bad_signature",
-            Self::MissingClaim("iss") => "missing_iss",
-            Self::MissingClaim("ist") => "missing_ist",
-            Self::MissingClaim("iat") => "missing_iat",
-            Self::MissingClaim("exp") => "missing_exp",
-            Self::MissingClaim(_) => "missing_jti",
-            Self::BadClaim("iss") => "bad_iss",
-            Self::BadClaim("iat") => "bad_iat",
-            Self::BadClaim("exp") => "bad_exp",
-            Self::BadClaim(_) => "bad_jti",
+            Self::MissingClaim(Claim::Iss) => "missing_iss",
+            Self::MissingClaim(Claim::Ist) => "missing_ist",
+            Self::MissingClaim(Claim::Iat) => "missing_iat",
+            Self::MissingClaim(Claim::Exp) => "missing_exp",
+            Self::MissingClaim(Claim::Jti) => "missing_jti",
+            Self::BadClaim(Claim::Iss) => "bad_iss",
+            Self::BadClaim(Claim::Ist) => "bad_ist",
+            Self::BadClaim(Claim::Iat) => "bad_iat",
+            Self::BadClaim(Claim::Exp) => "bad_exp",
+            Self::BadClaim(Claim::Jti) => "bad_jti",
             Self::WrongIssuer => "wrong_iss",
             Self::WrongIssuerType => "wrong_ist",
             Self::Expired => "expired",
@@ -81,6 +92,7 @@ pub(crate) fn check(
     api_key: &str,
     secret: &str,
     now: u64,
+    require_jti: bool,
 ) -> Result<(), Rejection> {
     let Some(value) = headers.get("x-opentok-auth") else {
         return Err(if headers.contains_key("authorization") {
@@ -92,7 +104,7 @@ pub(crate) fn check(
     let token = value.to_str().map_err(|_| Rejection::Malformed)?.trim();
     check_algorithm(token)?;
     let claims = verify_signature(token, secret)?;
-    check_claims(&claims, api_key, now as f64)
+    check_claims(&claims, api_key, now as f64, require_jti)
 }
 
 /// Reads `alg` from the JOSE header ourselves: jsonwebtoken cannot even parse `"none"`, and the reason
@@ -130,28 +142,36 @@ fn verify_signature(token: &str, secret: &str) -> Result<Map<String, Value>, Rej
     }
 }
 
-fn check_claims(claims: &Map<String, Value>, api_key: &str, now: f64) -> Result<(), Rejection> {
+fn check_claims(
+    claims: &Map<String, Value>,
+    api_key: &str,
+    now: f64,
+    require_jti: bool,
+) -> Result<(), Rejection> {
     match claims.get("iss") {
-        None => return Err(Rejection::MissingClaim("iss")),
+        None => return Err(Rejection::MissingClaim(Claim::Iss)),
         Some(Value::String(iss)) if iss == api_key => {}
         // The Java SDK holds the key as an int; accept it written as a JSON number too.
         Some(Value::Number(n)) if n.to_string() == api_key => {}
         Some(Value::String(_) | Value::Number(_)) => return Err(Rejection::WrongIssuer),
-        Some(_) => return Err(Rejection::BadClaim("iss")),
+        Some(_) => return Err(Rejection::BadClaim(Claim::Iss)),
     }
     match claims.get("ist") {
-        None => return Err(Rejection::MissingClaim("ist")),
+        None => return Err(Rejection::MissingClaim(Claim::Ist)),
         Some(Value::String(ist)) if ist == "project" => {}
-        Some(_) => return Err(Rejection::WrongIssuerType),
+        Some(Value::String(_)) => return Err(Rejection::WrongIssuerType),
+        Some(_) => return Err(Rejection::BadClaim(Claim::Ist)),
     }
-    let iat = numeric(claims, "iat")?;
-    let exp = numeric(claims, "exp")?;
+    let iat = numeric(claims, "iat", Claim::Iat)?;
+    let exp = numeric(claims, "exp", Claim::Exp)?;
     match claims.get("jti") {
-        None => return Err(Rejection::MissingClaim("jti")),
+        // The Node SDK sends none; the real service evidently accepts that (protocol section 3).
+        None if !require_jti => {}
+        None => return Err(Rejection::MissingClaim(Claim::Jti)),
         Some(Value::String(s)) if !s.is_empty() => {}
         // The community Rust crate sends a number.
         Some(Value::Number(_)) => {}
-        Some(_) => return Err(Rejection::BadClaim("jti")),
+        Some(_) => return Err(Rejection::BadClaim(Claim::Jti)),
     }
     if exp + CLOCK_SKEW_SECS <= now {
         return Err(Rejection::Expired);
@@ -165,14 +185,14 @@ fn check_claims(claims: &Map<String, Value>, api_key: &str, now: f64) -> Result<
     Ok(())
 }
 
-fn numeric(claims: &Map<String, Value>, name: &'static str) -> Result<f64, Rejection> {
+fn numeric(claims: &Map<String, Value>, name: &str, claim: Claim) -> Result<f64, Rejection> {
     match claims.get(name) {
-        None => Err(Rejection::MissingClaim(name)),
+        None => Err(Rejection::MissingClaim(claim)),
         Some(Value::Number(n)) => n
             .as_f64()
             .filter(|v| v.is_finite())
-            .ok_or(Rejection::BadClaim(name)),
-        Some(_) => Err(Rejection::BadClaim(name)),
+            .ok_or(Rejection::BadClaim(claim)),
+        Some(_) => Err(Rejection::BadClaim(claim)),
     }
 }
 
@@ -199,17 +219,20 @@ mod tests {
 
     #[test]
     fn accepts_the_python_sdk_vector_at_its_time() {
-        assert_eq!(check(&headers(PYTHON), KEY, SECRET, 1_700_000_010), Ok(()));
+        assert_eq!(
+            check(&headers(PYTHON), KEY, SECRET, 1_700_000_010, true),
+            Ok(())
+        );
     }
 
     #[test]
     fn refuses_the_python_vector_once_expired_or_with_another_key() {
         assert_eq!(
-            check(&headers(PYTHON), KEY, SECRET, 1_700_000_300),
+            check(&headers(PYTHON), KEY, SECRET, 1_700_000_300, true),
             Err(Rejection::Expired)
         );
         assert_eq!(
-            check(&headers(PYTHON), "654321", SECRET, 1_700_000_010),
+            check(&headers(PYTHON), "654321", SECRET, 1_700_000_010, true),
             Err(Rejection::WrongIssuer)
         );
     }
@@ -217,27 +240,46 @@ mod tests {
     #[test]
     fn refuses_node_and_ruby_tokens_for_lack_of_jti_or_ist() {
         assert_eq!(
-            check(&headers(NODE), KEY, SECRET, 1_700_000_010),
-            Err(Rejection::MissingClaim("jti"))
+            check(&headers(NODE), KEY, SECRET, 1_700_000_010, true),
+            Err(Rejection::MissingClaim(Claim::Jti))
         );
         assert_eq!(
-            check(&headers(RUBY), KEY, SECRET, 1_492_510_670),
-            Err(Rejection::MissingClaim("ist"))
+            check(&headers(RUBY), KEY, SECRET, 1_492_510_670, true),
+            Err(Rejection::MissingClaim(Claim::Ist))
+        );
+    }
+
+    #[test]
+    fn accepts_node_tokens_when_jti_is_optional() {
+        assert_eq!(
+            check(&headers(NODE), KEY, SECRET, 1_700_000_010, false),
+            Ok(())
+        );
+        // Everything else is still checked.
+        assert_eq!(
+            check(&headers(NODE), "654321", SECRET, 1_700_000_010, false),
+            Err(Rejection::WrongIssuer)
         );
     }
 
     #[test]
     fn allows_a_little_clock_skew() {
         // exp is 1700000180: 29 s late still passes, 30 s late does not.
-        assert_eq!(check(&headers(PYTHON), KEY, SECRET, 1_700_000_209), Ok(()));
         assert_eq!(
-            check(&headers(PYTHON), KEY, SECRET, 1_700_000_210),
+            check(&headers(PYTHON), KEY, SECRET, 1_700_000_209, true),
+            Ok(())
+        );
+        assert_eq!(
+            check(&headers(PYTHON), KEY, SECRET, 1_700_000_210, true),
             Err(Rejection::Expired)
         );
         // iat is 1700000000: a server clock 30 s behind still passes, 31 s does not.
-        assert_eq!(check(&headers(PYTHON), KEY, SECRET, 1_699_999_970), Ok(()));
         assert_eq!(
-            check(&headers(PYTHON), KEY, SECRET, 1_699_999_969),
+            check(&headers(PYTHON), KEY, SECRET, 1_699_999_970, true),
+            Ok(())
+        );
+        assert_eq!(
+            check(&headers(PYTHON), KEY, SECRET, 1_699_999_969, true),
             Err(Rejection::IssuedInFuture)
         );
     }
@@ -250,15 +292,16 @@ mod tests {
             Rejection::Malformed,
             Rejection::UnsupportedAlgorithm,
             Rejection::BadSignature,
-            Rejection::MissingClaim("iss"),
-            Rejection::MissingClaim("ist"),
-            Rejection::MissingClaim("iat"),
-            Rejection::MissingClaim("exp"),
-            Rejection::MissingClaim("jti"),
-            Rejection::BadClaim("iss"),
-            Rejection::BadClaim("iat"),
-            Rejection::BadClaim("exp"),
-            Rejection::BadClaim("jti"),
+            Rejection::MissingClaim(Claim::Iss),
+            Rejection::MissingClaim(Claim::Ist),
+            Rejection::MissingClaim(Claim::Iat),
+            Rejection::MissingClaim(Claim::Exp),
+            Rejection::MissingClaim(Claim::Jti),
+            Rejection::BadClaim(Claim::Iss),
+            Rejection::BadClaim(Claim::Ist),
+            Rejection::BadClaim(Claim::Iat),
+            Rejection::BadClaim(Claim::Exp),
+            Rejection::BadClaim(Claim::Jti),
             Rejection::WrongIssuer,
             Rejection::WrongIssuerType,
             Rejection::Expired,
@@ -275,7 +318,10 @@ mod tests {
     fn never_panics_on_junk() {
         for junk in ["", ".", "..", "a.b.c", "e30.e30.", "eyJhbGciOiJIUzI1NiJ9.."] {
             let h = headers(junk);
-            assert!(check(&h, KEY, SECRET, 1_700_000_000).is_err(), "{junk:?}");
+            assert!(
+                check(&h, KEY, SECRET, 1_700_000_000, true).is_err(),
+                "{junk:?}"
+            );
         }
     }
 }

@@ -6,6 +6,23 @@
 //! `#[actix_web::main]`), point a client at [`MockOpenTok::url`], then assert on
 //! [`MockOpenTok::requests`]. The rules it enforces are described in the crate's README.md.
 //!
+//! ```
+//! use opentok_mock::{Fault, MockConfig, MockOpenTok};
+//!
+//! # actix_web::rt::System::new().block_on(async {
+//! let mock = MockOpenTok::start(MockConfig::new("123456", "the-secret")).await?;
+//! mock.set_fault(Fault::Status(503), Some(1));
+//!
+//! let url = format!("{}/session/create", mock.url());
+//! let res = awc::Client::new().post(url).send_body("p2p.preference=disabled").await.unwrap();
+//!
+//! assert_eq!(res.status(), 503);
+//! assert_eq!(mock.requests()[0].body, b"p2p.preference=disabled");
+//! mock.stop().await;
+//! # Ok::<(), std::io::Error>(())
+//! # }).unwrap();
+//! ```
+//!
 //! Depends on the domain crate (to mint ids in the real format) and actix-web; nothing depends on it
 //! but tests and the server's `--mock-opentok` mode.
 
@@ -14,6 +31,8 @@ mod auth;
 mod form;
 mod routes;
 mod state;
+
+pub use state::MAX_RECORDED;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -34,8 +53,8 @@ pub const AUTH_FAILURE_HEADER: &str = "x-mock-auth-failure";
 /// How long `stop()` lets in-flight requests finish before closing their connections.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 2;
 
-/// What the mock answers as and listens on.
-#[derive(Debug, Clone)]
+/// What the mock answers as and listens on. `Debug` redacts the secret.
+#[derive(Clone)]
 pub struct MockConfig {
     /// Address to bind; port 0 picks a free one.
     pub addr: SocketAddr,
@@ -56,6 +75,17 @@ impl MockConfig {
             api_secret: api_secret.into(),
             latency: Duration::ZERO,
         }
+    }
+}
+
+impl std::fmt::Debug for MockConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockConfig")
+            .field("addr", &self.addr)
+            .field("api_key", &self.api_key)
+            .field("api_secret", &"[redacted]")
+            .field("latency", &self.latency)
+            .finish()
     }
 }
 
@@ -169,7 +199,8 @@ impl MockOpenTok {
         &self.url
     }
 
-    /// Every request received so far, oldest first, rejected ones included.
+    /// The requests received so far (the latest [`MAX_RECORDED`]), oldest first, rejected ones
+    /// included.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state.requests()
     }
@@ -193,6 +224,14 @@ impl MockOpenTok {
     /// Removes any injected fault.
     pub fn clear_fault(&self) {
         self.state.clear_fault();
+    }
+
+    /// Accepts auth JWTs without a `jti` claim from now on, as the Node SDK signs them (the real
+    /// service evidently accepts them; this mock refuses them by default).
+    pub fn set_accept_missing_jti(&self, accept: bool) {
+        self.state
+            .accept_missing_jti
+            .store(accept, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Changes the latency added to every answer from now on.
@@ -229,5 +268,20 @@ impl std::fmt::Debug for MockOpenTok {
         f.debug_struct("MockOpenTok")
             .field("url", &self.url)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_debug_hides_the_secret() {
+        let config = MockConfig::new("123456", "s3cr3t-value");
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cr3t-value"), "{shown}");
+        assert!(shown.contains("123456"), "{shown}");
+        assert_eq!(config.addr, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
+        assert_eq!(config.latency, Duration::ZERO);
     }
 }

@@ -29,6 +29,9 @@ struct Args {
     /// Milliseconds added to every answer.
     #[arg(long, env = "OPENTOK_MOCK_LATENCY_MS", default_value_t = 0)]
     latency_ms: u64,
+    /// Accept auth JWTs without a `jti` claim, as the Node SDK sends them.
+    #[arg(long, env = "OPENTOK_MOCK_ACCEPT_MISSING_JTI")]
+    accept_missing_jti: bool,
 }
 
 #[actix_web::main]
@@ -54,6 +57,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    mock.set_accept_missing_jti(args.accept_missing_jti);
     let mut stdout = std::io::stdout().lock();
     if writeln!(stdout, "listening on {}", mock.url())
         .and_then(|()| stdout.flush())

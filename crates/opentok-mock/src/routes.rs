@@ -1,8 +1,9 @@
 //! The route table and the handlers. Every request enters through [`dispatch`], which records it,
-//! applies the global latency and looks the route up in [`ROUTES`]; add the archive endpoints
-//! (protocol section 7) there.
+//! looks the route up in [`ROUTES`] and then applies the global latency; add the archive endpoints
+//! (protocol section 7) to the table.
 
 use std::io;
+use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_web::body::BodyStream;
@@ -65,7 +66,7 @@ fn matches(pattern: &str, path: &str) -> bool {
     }
 }
 
-/// The single actix service: records, waits out the latency, routes.
+/// The single actix service: records the request, routes it, then waits out the global latency.
 pub(crate) async fn dispatch(
     req: HttpRequest,
     payload: web::Payload,
@@ -142,6 +143,7 @@ async fn create_session(req: &HttpRequest, body: &[u8], state: &State) -> HttpRe
         state.api_key.as_str(),
         &state.api_secret,
         now / 1000,
+        !state.accept_missing_jti.load(Ordering::Relaxed),
     ) {
         tracing::info!(reason = reason.as_str(), "refused credentials");
         return answer::auth_failure(reason.as_str());

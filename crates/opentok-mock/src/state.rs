@@ -1,5 +1,7 @@
 //! What the running mock shares between its worker and the test holding [`crate::MockOpenTok`].
 
+use std::collections::VecDeque;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -10,16 +12,21 @@ use crate::{Fault, RecordedRequest};
 
 /// Shared by the handlers and the [`crate::MockOpenTok`] handle. Critical sections are a few
 /// assignments, so a std mutex held across no await point is enough.
+/// The most requests kept for [`crate::MockOpenTok::requests`]; older ones are dropped first.
+pub const MAX_RECORDED: usize = 10_000;
+
 pub(crate) struct State {
     pub api_key: ApiKey,
     pub api_secret: String,
+    /// Off by default: the auth JWT must carry a `jti`. On for the Node SDK, which sends none.
+    pub accept_missing_jti: AtomicBool,
     inner: Mutex<Inner>,
     /// Flipped to `true` by `stop()`, to release requests held by `Hang` or `Delay`.
     shutdown: watch::Sender<bool>,
 }
 
 struct Inner {
-    requests: Vec<RecordedRequest>,
+    requests: VecDeque<RecordedRequest>,
     fault: Option<ArmedFault>,
     latency: Duration,
     sessions_created: usize,
@@ -36,8 +43,9 @@ impl State {
         Self {
             api_key,
             api_secret,
+            accept_missing_jti: AtomicBool::new(false),
             inner: Mutex::new(Inner {
-                requests: Vec::new(),
+                requests: VecDeque::new(),
                 fault: None,
                 latency,
                 sessions_created: 0,
@@ -52,11 +60,16 @@ impl State {
     }
 
     pub(crate) fn record(&self, request: RecordedRequest) {
-        self.lock().requests.push(request);
+        let mut inner = self.lock();
+        // Bounded, so a long-running mock (the server's offline mode, benchmarks) does not grow.
+        if inner.requests.len() == MAX_RECORDED {
+            inner.requests.pop_front();
+        }
+        inner.requests.push_back(request);
     }
 
     pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
-        self.lock().requests.clone()
+        self.lock().requests.iter().cloned().collect()
     }
 
     pub(crate) fn clear_requests(&self) {

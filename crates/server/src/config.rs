@@ -11,7 +11,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// Everything the server can be configured with.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     /// The HTTP listener and its limits.
@@ -20,6 +20,8 @@ pub struct Settings {
     pub opentok: OpenTokSettings,
     /// The session store.
     pub storage: StorageSettings,
+    /// Who may call the API, and from which browser origins.
+    pub auth: AuthSettings,
 }
 
 /// The HTTP listener and its limits.
@@ -38,6 +40,35 @@ pub struct HttpSettings {
     pub max_connections: usize,
     /// How long in-flight requests may take to finish on SIGINT/SIGTERM, in seconds.
     pub shutdown_timeout_secs: u64,
+    /// Largest request line plus headers, in bytes; larger requests get 431.
+    pub max_header_bytes: usize,
+    /// Time a client has to send its request head, in milliseconds (slow clients get 408).
+    pub client_request_timeout_ms: u64,
+}
+
+/// Who may call the API, and from which browser origins.
+#[derive(Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// Client API keys (`API_KEYS`, comma-separated). When any is set, every route but `/healthz`
+    /// needs `Authorization: Bearer <key>`. Never logged.
+    #[serde(deserialize_with = "list", skip_serializing)]
+    pub api_keys: Vec<String>,
+    /// Browser origins allowed by CORS (`CORS_ALLOWED_ORIGINS`, comma-separated; `*` for any).
+    #[serde(deserialize_with = "list")]
+    pub cors_allowed_origins: Vec<String>,
+}
+
+impl fmt::Debug for AuthSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthSettings")
+            .field(
+                "api_keys",
+                &format_args!("[{} redacted]", self.api_keys.len()),
+            )
+            .field("cors_allowed_origins", &self.cors_allowed_origins)
+            .finish()
+    }
 }
 
 /// OpenTok credentials and the REST client.
@@ -54,6 +85,8 @@ pub struct OpenTokSettings {
     pub api_url: String,
     /// Limit on one REST call in milliseconds (`OPENTOK_TIMEOUT_MS`).
     pub timeout_ms: u64,
+    /// Limit on opening a connection to OpenTok in milliseconds (`OPENTOK_CONNECT_TIMEOUT_MS`).
+    pub connect_timeout_ms: u64,
     /// `t1` or `jwt` (`OPENTOK_TOKEN_FORMAT`).
     pub token_format: String,
 }
@@ -77,6 +110,8 @@ impl Default for HttpSettings {
             workers: None,
             max_connections: 25_000,
             shutdown_timeout_secs: 30,
+            max_header_bytes: 16 * 1024,
+            client_request_timeout_ms: 5_000,
         }
     }
 }
@@ -88,17 +123,8 @@ impl Default for OpenTokSettings {
             secret: None,
             api_url: opentok_client::DEFAULT_API_URL.to_owned(),
             timeout_ms: 10_000,
+            connect_timeout_ms: 3_000,
             token_format: "t1".to_owned(),
-        }
-    }
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            http: HttpSettings::default(),
-            opentok: OpenTokSettings::default(),
-            storage: StorageSettings::default(),
         }
     }
 }
@@ -110,6 +136,7 @@ impl fmt::Debug for OpenTokSettings {
             .field("secret", &self.secret.as_ref().map(|_| "[REDACTED]"))
             .field("api_url", &self.api_url)
             .field("timeout_ms", &self.timeout_ms)
+            .field("connect_timeout_ms", &self.connect_timeout_ms)
             .field("token_format", &self.token_format)
             .finish()
     }
@@ -122,12 +149,20 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("OPENTOK_SECRET", "opentok.secret"),
     ("OPENTOK_API_URL", "opentok.api_url"),
     ("OPENTOK_TIMEOUT_MS", "opentok.timeout_ms"),
+    ("OPENTOK_CONNECT_TIMEOUT_MS", "opentok.connect_timeout_ms"),
     ("OPENTOK_TOKEN_FORMAT", "opentok.token_format"),
     ("PORT", "http.port"),
     ("HOST", "http.host"),
     ("BODY_LIMIT_BYTES", "http.body_limit_bytes"),
     ("WORKERS", "http.workers"),
     ("MAX_CONNECTIONS", "http.max_connections"),
+    ("MAX_HEADER_BYTES", "http.max_header_bytes"),
+    (
+        "CLIENT_REQUEST_TIMEOUT_MS",
+        "http.client_request_timeout_ms",
+    ),
+    ("API_KEYS", "auth.api_keys"),
+    ("CORS_ALLOWED_ORIGINS", "auth.cors_allowed_origins"),
     ("STORE_CAPACITY", "storage.capacity"),
     ("STORE_IDLE_TTL_SECS", "storage.idle_ttl_secs"),
 ];
@@ -238,22 +273,48 @@ fn describe(error: figment::Error) -> ConfigError {
     ConfigError(format!("invalid configuration: {}", lines.join("; ")))
 }
 
-/// Accepts text or a number: figment reads `OPENTOK_KEY=123456` as a number.
-fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Text {
-        S(String),
-        U(u64),
-        I(i64),
-    }
-    Ok(Option::<Text>::deserialize(d)?
-        .map(|t| match t {
+/// Text or a number: figment reads `OPENTOK_KEY=123456` from the environment as a number.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Text {
+    S(String),
+    U(u64),
+    I(i64),
+}
+
+impl Text {
+    fn into_string(self) -> String {
+        match self {
             Text::S(s) => s,
             Text::U(n) => n.to_string(),
             Text::I(n) => n.to_string(),
-        })
+        }
+    }
+}
+
+fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<Text>::deserialize(d)?
+        .map(Text::into_string)
         .filter(|s| !s.trim().is_empty()))
+}
+
+/// A list from a TOML array or a comma-separated string (how environment variables carry lists).
+fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum List {
+        One(Text),
+        Many(Vec<Text>),
+    }
+    let items: Vec<String> = match List::deserialize(d)? {
+        List::One(t) => t.into_string().split(',').map(str::to_owned).collect(),
+        List::Many(v) => v.into_iter().map(Text::into_string).collect(),
+    };
+    Ok(items
+        .into_iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect())
 }
 
 fn opt_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretString>, D::Error> {

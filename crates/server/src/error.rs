@@ -19,6 +19,15 @@ pub enum ApiError {
     /// No stored session has this id.
     #[error("no session with this id was created by this server")]
     SessionNotFound,
+    /// API keys are configured and the request did not present one of them.
+    #[error("a valid API key is required: send Authorization: Bearer <key>")]
+    Unauthorized,
+    /// The request line and headers are larger than the configured limit.
+    #[error("request headers are larger than {limit} bytes")]
+    HeadersTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// No route matches the path.
     #[error("no route for {0}")]
     RouteNotFound(String),
@@ -74,10 +83,17 @@ impl From<StoreError> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'static str,
-    message: &'a str,
+/// The body of every error answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody<'a> {
+    /// A stable snake_case code, e.g. `invalid_parameter`.
+    #[schema(example = "invalid_parameter")]
+    pub error: &'static str,
+    /// A human-readable explanation; may change.
+    #[schema(
+        example = "role must be one of 'publisher', 'subscriber', 'moderator', 'publisheronly', got \"admin\""
+    )]
+    pub message: &'a str,
 }
 
 impl ApiError {
@@ -85,6 +101,11 @@ impl ApiError {
         match self {
             Self::Domain(_) | Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "invalid_parameter"),
             Self::SessionNotFound => (StatusCode::NOT_FOUND, "session_not_found"),
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::HeadersTooLarge { .. } => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "headers_too_large",
+            ),
             Self::RouteNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),

@@ -7,22 +7,25 @@
 
 pub mod config;
 pub mod error;
+pub mod middleware;
+pub mod openapi;
 pub mod params;
 pub mod routes;
 pub mod state;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use actix_web::dev::{Server, ServerHandle, Service as _};
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::{from_fn, Condition, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use opentok_client::{ClientConfig, Credentials, HttpOpenTokClient, OpenTokApi, TokenFormat};
 use secrecy::SecretString;
 use tiny_opentok_domain::ApiKey;
 use tiny_opentok_storage::{MemoryStore, MemoryStoreConfig, SessionStore};
 
-use crate::config::{HttpSettings, Settings};
+use crate::config::Settings;
 use crate::params::BodyLimit;
 pub use crate::state::{AppState, Clock, OpenTokFactory, SystemClock};
 
@@ -92,6 +95,7 @@ impl AppDeps {
             credentials: Credentials::new(api_key, SecretString::from(secret_text(secret))),
             base_url: settings.opentok.api_url.trim_end_matches('/').to_owned(),
             timeout: settings.opentok_timeout(),
+            connect_timeout: Duration::from_millis(settings.opentok.connect_timeout_ms.max(1)),
             token_format,
         };
         let store = MemoryStore::with_config(MemoryStoreConfig {
@@ -124,7 +128,8 @@ impl Application {
     ///
     /// # Errors
     /// The address cannot be bound.
-    pub fn build(http: &HttpSettings, deps: AppDeps) -> Result<Self, StartupError> {
+    pub fn build(settings: &Settings, deps: AppDeps) -> Result<Self, StartupError> {
+        let http = &settings.http;
         let addr = format!("{}:{}", http.host, http.port);
         let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
             addr: addr.clone(),
@@ -135,36 +140,37 @@ impl Application {
             source,
         })?;
         let limit = BodyLimit(http.body_limit_bytes);
+        let header_limit = http.max_header_bytes;
+        let keys = middleware::ClientKeys::new(&settings.auth.api_keys);
+        let origins = settings.auth.cors_allowed_origins.clone();
         let mut server = HttpServer::new(move || {
             let state = AppState {
                 store: Arc::clone(&deps.store),
                 opentok: (deps.opentok)(),
                 clock: Arc::clone(&deps.clock),
             };
+            let keys = keys.clone();
+            // Outermost last: log → JSON safety net → CORS → auth → header limit → routes.
             App::new()
                 .app_data(web::Data::new(state))
                 .app_data(limit)
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
-                .wrap_fn(|req, srv| {
-                    let started = Instant::now();
-                    let method = req.method().clone();
-                    let path = req.path().to_owned();
-                    let response = srv.call(req);
-                    async move {
-                        let response = response.await?;
-                        tracing::info!(
-                            %method,
-                            %path,
-                            status = response.status().as_u16(),
-                            latency_us = started.elapsed().as_micros() as u64,
-                            "request"
-                        );
-                        Ok(response)
-                    }
-                })
+                .wrap(from_fn(move |req, next| {
+                    middleware::limit_header_size(header_limit, req, next)
+                }))
+                .wrap(from_fn(move |req, next| {
+                    middleware::require_client_key(keys.clone(), req, next)
+                }))
+                .wrap(Condition::new(
+                    !origins.is_empty(),
+                    middleware::cors(&origins),
+                ))
+                .wrap(ErrorHandlers::new().default_handler(middleware::json_errors))
+                .wrap(from_fn(middleware::log_request))
         })
         .max_connections(http.max_connections)
+        .client_request_timeout(Duration::from_millis(http.client_request_timeout_ms))
         .shutdown_timeout(http.shutdown_timeout_secs);
         if let Some(workers) = http.workers {
             server = server.workers(workers.max(1));

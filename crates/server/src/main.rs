@@ -73,7 +73,9 @@ async fn serve(mut settings: Settings, mock: bool) -> Result<(), Box<dyn std::er
         None
     };
     let deps = AppDeps::from_settings(&settings)?;
-    let app = Application::build(&settings.http, deps)?;
+    let app = Application::build(&settings, deps)?;
+    // One plain line on stdout for scripts that start us on port 0; logs go to stderr.
+    println!("listening on http://{}", app.address());
     tracing::info!(
         address = %app.address(),
         token_format = %settings.opentok.token_format,
@@ -95,6 +97,7 @@ fn init_tracing() {
     let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v == "json");
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     if json {
         builder.json().init();

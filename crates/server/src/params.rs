@@ -273,6 +273,61 @@ fn shown(value: Option<&Value>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn parsing_and_reading_never_panic(
+            ct in prop::option::of(prop_oneof![
+                Just("application/json".to_owned()),
+                Just("application/x-www-form-urlencoded".to_owned()),
+                ".{0,40}",
+            ]),
+            bytes in prop::collection::vec(any::<u8>(), 0..512),
+        ) {
+            let raw = RawBody { content_type: ct, bytes: Bytes::from(bytes) };
+            if let Ok(p) = raw.parse() {
+                for name in ["role", "data", "expiresAt", "e2ee", "initialLayoutClassList", ""] {
+                    let _ = p.string(name);
+                    let _ = p.boolean(name);
+                    let _ = p.unix_seconds(name);
+                    let _ = p.string_list(name);
+                }
+            }
+        }
+
+        #[test]
+        fn json_objects_of_any_shape_never_panic(json in arb_json(3)) {
+            let raw = body(Some("application/json"), &serde_json::json!({ "data": json, "expiresAt": json, "role": json, "initialLayoutClassList": json }).to_string());
+            let p = raw.parse().unwrap();
+            let _ = (p.string("data"), p.unix_seconds("expiresAt"), p.boolean("role"), p.string_list("initialLayoutClassList"));
+        }
+
+        #[test]
+        fn urlencoded_values_decode_to_exactly_what_was_encoded(data in ".{0,200}") {
+            let encoded = serde_urlencoded::to_string([("data", data.as_str())]).unwrap();
+            let p = body(Some("application/x-www-form-urlencoded"), &encoded).parse().unwrap();
+            let expected = (!data.is_empty()).then_some(data.as_str());
+            prop_assert_eq!(p.string("data").unwrap(), expected);
+        }
+    }
+
+    fn arb_json(depth: u32) -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            ".{0,20}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(depth, 32, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(".{0,8}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
 
     fn body(ct: Option<&str>, text: &str) -> RawBody {
         RawBody {

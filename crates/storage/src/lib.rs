@@ -1,14 +1,23 @@
-//! Where sessions live: the async [`SessionStore`] trait, the in-memory [`MemoryStore`], and a
-//! backend-independent conformance suite (feature `testing`).
+//! Where sessions live: the async [`SessionStore`] trait, the in-memory [`MemoryStore`] (with
+//! optional capacity and idle expiry timed by an injectable [`Clock`]), and a
+//! backend-independent conformance suite (feature `testing`, which also brings tokio and
+//! `ManualClock`).
 //!
-//! Stores keep domain values and know nothing of HTTP or OpenTok. Depends only on the domain crate.
+//! Stores keep domain values and know nothing of HTTP or OpenTok. Of this workspace it depends
+//! only on the domain crate.
 
 use async_trait::async_trait;
 use tiny_opentok_domain::{Session, SessionId};
 
+mod clock;
+#[cfg(feature = "testing")]
+pub mod conformance;
 mod error;
 mod memory;
 
+#[cfg(feature = "testing")]
+pub use clock::ManualClock;
+pub use clock::{Clock, MonotonicClock};
 pub use error::StoreError;
 pub use memory::{MemoryStore, MemoryStoreConfig};
 

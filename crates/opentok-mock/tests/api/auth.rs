@@ -223,3 +223,19 @@ async fn refuses_a_header_that_is_not_text() {
     );
     mock.stop().await;
 }
+
+#[actix_web::test]
+async fn a_missing_jti_is_refused_unless_the_node_sdk_mode_is_on() {
+    let mock = start().await;
+    let node_style = without("jti");
+    let refused = create(&mock, Some(&node_style), ROUTED).await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(refused.auth_failure(), "missing_jti");
+    mock.set_accept_missing_jti(true);
+    let accepted = create(&mock, Some(&node_style), ROUTED).await;
+    assert_eq!(accepted.status, 200, "{}", accepted.text());
+    // Only jti became optional: a bad signature is still refused.
+    let forged = sign_with(Algorithm::HS256, "wrong", &good_claims());
+    assert_eq!(create(&mock, Some(&forged), ROUTED).await.status, 403);
+    mock.stop().await;
+}

@@ -281,3 +281,67 @@ async fn close_connection_sends_no_bytes_at_all() {
     assert_eq!(mock.requests().len(), 1);
     mock.stop().await;
 }
+
+#[actix_web::test]
+async fn a_counted_hang_holds_one_request_and_serves_the_next() {
+    let mock = start().await;
+    mock.set_fault(Fault::Hang, Some(1));
+    let url = format!("{}/session/create", mock.url());
+    let held = actix_rt::spawn(async move {
+        client()
+            .post(url)
+            .insert_header(("X-OPENTOK-AUTH", good_jwt()))
+            .send_body(ROUTED)
+            .await
+            .map(|res| res.status())
+    });
+    tokio::time::timeout(HANG_GUARD, async {
+        while mock.requests().is_empty() {
+            actix_rt::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the first request arrives");
+
+    let next = create(&mock, Some(&good_jwt()), ROUTED).await;
+
+    assert_eq!(next.status, 200);
+    assert!(!held.is_finished(), "the held request was answered");
+    tokio::time::timeout(HANG_GUARD, mock.stop())
+        .await
+        .expect("stop() returns");
+    let outcome = held.await.expect("the task ran");
+    assert!(outcome.is_err(), "{outcome:?}");
+}
+
+#[actix_web::test]
+async fn stop_cuts_a_long_delay_short() {
+    let mock = start().await;
+    mock.set_fault(Fault::Delay(Duration::from_secs(3600)), None);
+    let url = format!("{}/session/create", mock.url());
+    let delayed = actix_rt::spawn(async move {
+        client()
+            .post(url)
+            .insert_header(("X-OPENTOK-AUTH", good_jwt()))
+            .send_body(ROUTED)
+            .await
+            .map(|res| res.status())
+    });
+    tokio::time::timeout(HANG_GUARD, async {
+        while mock.requests().is_empty() {
+            actix_rt::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the request arrives");
+
+    tokio::time::timeout(HANG_GUARD, mock.stop())
+        .await
+        .expect("stop() returns during a delay");
+
+    let outcome = tokio::time::timeout(HANG_GUARD, delayed)
+        .await
+        .expect("the client is released")
+        .expect("the task ran");
+    assert!(outcome.is_err(), "{outcome:?}");
+}

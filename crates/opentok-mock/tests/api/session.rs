@@ -288,3 +288,33 @@ async fn unknown_routes_are_404_and_wrong_methods_405() {
     assert_eq!(requests[2].body, ROUTED.as_bytes());
     mock.stop().await;
 }
+
+#[actix_web::test]
+async fn concurrent_requests_each_get_their_own_id_and_record() {
+    let mock = start().await;
+    let url = format!("{}/session/create", mock.url());
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let url = url.clone();
+            actix_rt::spawn(async move {
+                let req = client()
+                    .post(url)
+                    .insert_header(("X-OPENTOK-AUTH", good_jwt()))
+                    .insert_header(("Accept", "application/json"));
+                send(req, ROUTED).await.session_id()
+            })
+        })
+        .collect();
+
+    let mut ids = Vec::new();
+    for task in tasks {
+        ids.push(task.await.expect("the request task ran"));
+    }
+
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 16);
+    assert_eq!(mock.requests().len(), 16);
+    assert_eq!(mock.sessions_created(), 16);
+    mock.stop().await;
+}

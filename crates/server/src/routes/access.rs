@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use tiny_opentok_domain::{Role, TokenOptions, TokenParams};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::params::{Params, RawBody};
 use crate::state::AppState;
 
@@ -18,6 +18,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// `POST /session/{id}/access`: mints a token for a stored session, locally, answers 201.
+#[utoipa::path(
+    post,
+    path = "/session/{id}/access",
+    params(("id" = String, Path, description = "A session id returned by POST /session")),
+    request_body(
+        description = "Every field is optional; an empty body takes every default.",
+        content(
+            (AccessRequest = "application/json"),
+            (AccessRequest = "application/x-www-form-urlencoded")
+        )
+    ),
+    responses(
+        (status = 201, description = "Token minted", body = AccessResponse),
+        (status = 400, description = "invalid_parameter", body = ErrorBody),
+        (status = 401, description = "unauthorized (only when API keys are configured)", body = ErrorBody),
+        (status = 404, description = "session_not_found: not created by this server", body = ErrorBody),
+        (status = 413, description = "payload_too_large", body = ErrorBody),
+        (status = 415, description = "unsupported_media_type", body = ErrorBody),
+        (status = 431, description = "headers_too_large", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip_all, fields(session_id = %path))]
 pub async fn create_access(
     state: web::Data<AppState>,
@@ -49,13 +70,38 @@ fn token_options(p: &Params, now: u64) -> Result<TokenOptions, ApiError> {
     Ok(TokenOptions::new(params, now)?)
 }
 
-#[derive(Serialize)]
+/// `POST /session/{id}/access` parameters, for the OpenAPI document: [`Params`] reads the body
+/// itself so that each error can name its field.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct AccessRequest {
+    /// `publisher` (default), `subscriber`, `moderator` or `publisheronly`.
+    role: Option<Role>,
+    /// Expiry in unix seconds (a digit string is accepted too): after now, at most 30 days ahead.
+    /// Default: now + 86400.
+    expires_at: Option<u64>,
+    /// Connection data, at most 1000 characters.
+    #[schema(max_length = 1000)]
+    data: Option<String>,
+    /// Layout classes (a space-separated string is accepted too).
+    initial_layout_class_list: Option<Vec<String>>,
+}
+
+/// A minted token and what went into it.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct AccessResponse<'a> {
+pub struct AccessResponse<'a> {
+    /// The client token (T1 or JWT, per configuration).
     token: &'a str,
+    /// The role in the token.
     role: Role,
+    /// The expiry in the token, unix seconds.
     expires_at: u64,
+    /// The connection data in the token.
     data: &'a str,
+    /// The session.
     session_id: &'a str,
+    /// The API key clients connect with.
     api_key: &'a str,
 }

@@ -12,6 +12,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// `GET /healthz`: the process serves requests.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    responses((status = 200, description = "Serving", body = HealthResponse))
+)]
 pub async fn health_check() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+    HttpResponse::Ok().json(HealthResponse { status: "ok" })
+}
+
+/// The health answer.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct HealthResponse {
+    /// Always `ok`.
+    #[schema(example = "ok")]
+    status: &'static str,
 }

@@ -13,6 +13,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     session::configure(cfg);
     access::configure(cfg);
     health::configure(cfg);
+    crate::openapi::configure(cfg);
 }
 
 /// The resource exists but not with this method.

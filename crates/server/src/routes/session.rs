@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use tiny_opentok_domain::{parse_location, ArchiveMode, MediaMode, Session, SessionOptions};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::params::{Params, RawBody};
 use crate::state::AppState;
 
@@ -20,6 +20,28 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// `POST /session`: creates a session through OpenTok, stores it, answers 201.
+#[utoipa::path(
+    post,
+    path = "/session",
+    request_body(
+        description = "Every field is optional; an empty body takes every default.",
+        content(
+            (SessionRequest = "application/json"),
+            (SessionRequest = "application/x-www-form-urlencoded")
+        )
+    ),
+    responses(
+        (status = 201, description = "Created and stored", body = SessionResponse),
+        (status = 400, description = "invalid_parameter", body = ErrorBody),
+        (status = 401, description = "unauthorized (only when API keys are configured)", body = ErrorBody),
+        (status = 413, description = "payload_too_large", body = ErrorBody),
+        (status = 415, description = "unsupported_media_type", body = ErrorBody),
+        (status = 431, description = "headers_too_large", body = ErrorBody),
+        (status = 502, description = "upstream_error", body = ErrorBody),
+        (status = 503, description = "store_full", body = ErrorBody),
+        (status = 504, description = "upstream_timeout", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip_all)]
 pub async fn create_session(
     state: web::Data<AppState>,
@@ -52,14 +74,39 @@ fn session_options(p: &Params) -> Result<SessionOptions, ApiError> {
     )?)
 }
 
-#[derive(Serialize)]
+/// `POST /session` parameters, for the OpenAPI document: [`Params`] reads the body itself so that
+/// each error can name its field.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct SessionRequest {
+    /// `routed` (default) or `relayed`.
+    media_mode: Option<MediaMode>,
+    /// A dotted-quad IPv4 location hint.
+    #[schema(format = Ipv4, example = "12.34.56.78")]
+    location: Option<String>,
+    /// `manual` (default) or `always` (needs `routed`).
+    archive_mode: Option<ArchiveMode>,
+    /// End-to-end encryption (needs `routed`, not with `always`); `"true"`/`"false"` also accepted.
+    e2ee: Option<bool>,
+}
+
+/// A created session.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct SessionResponse<'a> {
+pub struct SessionResponse<'a> {
+    /// The OpenTok session id.
     id: &'a str,
+    /// As requested.
     media_mode: MediaMode,
+    /// As requested, or null.
+    #[schema(value_type = Option<String>, format = Ipv4)]
     location: Option<Ipv4Addr>,
+    /// As requested.
     archive_mode: ArchiveMode,
+    /// As requested.
     e2ee: bool,
+    /// Creation time, unix seconds.
     created_at: u64,
 }
 

@@ -1,5 +1,8 @@
 //! Configuration: layering of files and environment, and the binary's startup behaviour.
 
+// figment::Jail closures must return figment::Error, whose size is not ours to choose.
+#![allow(clippy::result_large_err)]
+
 use std::io::{BufRead as _, BufReader};
 use std::net::TcpListener;
 use std::path::Path;

@@ -29,6 +29,14 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a mock OpenTok and the app wired to it; `tweak` adjusts the settings first.
 pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_custom(tweak, None).await
+}
+
+/// Like [`spawn_with`], with the given store instead of a fresh `MemoryStore`.
+pub async fn spawn_custom(
+    tweak: impl FnOnce(&mut Settings),
+    store: Option<Arc<dyn SessionStore>>,
+) -> TestApp {
     let mock = MockOpenTok::start(MockConfig {
         addr: ([127, 0, 0, 1], 0).into(),
         api_key: KEY.to_owned(),
@@ -40,12 +48,14 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings::for_tests(mock.url(), KEY, SECRET);
     tweak(&mut settings);
     let mut deps = AppDeps::from_settings(&settings).expect("valid test settings");
-    let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::with_config(MemoryStoreConfig {
-        capacity: settings.storage.capacity,
-        idle_ttl: None,
-    }));
+    let store: Arc<dyn SessionStore> = store.unwrap_or_else(|| {
+        Arc::new(MemoryStore::with_config(MemoryStoreConfig {
+            capacity: settings.storage.capacity,
+            idle_ttl: None,
+        }))
+    });
     deps.store = Arc::clone(&store);
-    let app = Application::build(&settings.http, deps).expect("app binds");
+    let app = Application::build(&settings, deps).expect("app binds");
     let address = format!("http://{}", app.address());
     let handle = app.handle();
     actix_web::rt::spawn(app.run());
@@ -193,4 +203,32 @@ fn percent_decode(v: &str) -> String {
 
 pub fn session_id(id: &str) -> SessionId {
     SessionId::parse(id).expect("valid id")
+}
+
+/// The real binary, configured by environment for `mock` plus `extra` variables, with stdout read up
+/// to its `listening on` line and stderr piped. Returns the child (the caller stops it) and its URL.
+pub fn spawn_binary(mock: &MockOpenTok, extra: &[(&str, &str)]) -> (std::process::Child, String) {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tiny-opentok-server"))
+        .env_clear()
+        .env("OPENTOK_KEY", KEY)
+        .env("OPENTOK_SECRET", SECRET)
+        .env("OPENTOK_API_URL", mock.url())
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .envs(extra.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("server starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("piped stdout"))
+        .read_line(&mut line)
+        .expect("listening line");
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("a `listening on URL` line")
+        .to_owned();
+    (child, url)
 }

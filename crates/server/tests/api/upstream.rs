@@ -5,6 +5,8 @@ use std::time::{Duration, Instant};
 use actix_web::http::StatusCode;
 use opentok_mock::Fault;
 
+use futures_util::future::join_all;
+
 use crate::helpers::*;
 
 async fn assert_fault_maps(fault: Fault, status: StatusCode, code: &str) {
@@ -113,5 +115,55 @@ async fn store_full_is_503_and_the_store_stays_intact() {
     assert_eq!(app.stored().await, 2);
     let (s, _) = app.post_empty(&format!("/session/{kept}/access")).await;
     assert_eq!(s, StatusCode::CREATED);
+    app.stop().await;
+}
+
+/// Our server's established connections to the mock: sockets whose remote port is the mock's.
+fn established_to(port: u16) -> usize {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("Linux /proc/net/tcp");
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let remote_port = cols
+                .get(2)
+                .and_then(|r| r.split(':').nth(1))
+                .and_then(|p| u16::from_str_radix(p, 16).ok());
+            remote_port == Some(port) && cols.get(3) == Some(&"01")
+        })
+        .count()
+}
+
+#[actix_web::test]
+async fn a_burst_of_upstream_failures_leaks_no_connections() {
+    let app = spawn_with(|s| s.opentok.timeout_ms = 200).await;
+    let port: u16 = app.mock.url().rsplit(':').next().unwrap().parse().unwrap();
+    app.create_session().await;
+    let pooled = established_to(port);
+    for fault in [Fault::Hang, Fault::CloseConnection, Fault::Hang] {
+        app.mock.set_fault(fault.clone(), None);
+        let answers = join_all((0..40).map(|_| app.post_empty("/session"))).await;
+        for (status, body) in answers {
+            assert!(
+                status == StatusCode::GATEWAY_TIMEOUT || status == StatusCode::BAD_GATEWAY,
+                "{fault:?}: {status} {body}"
+            );
+        }
+    }
+    app.mock.clear_fault();
+    // Closed sockets leave ESTABLISHED at once; give the runtime a moment to drop them.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while established_to(port) > pooled + 2 && Instant::now() < deadline {
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    let left = established_to(port);
+    assert!(
+        left <= pooled + 2,
+        "{left} connections to OpenTok still open after the burst (was {pooled})"
+    );
+    assert_eq!(app.stored().await, 1, "no failed creation stored anything");
+    app.create_session().await;
+    assert_eq!(app.get("/healthz").await.0, StatusCode::OK);
     app.stop().await;
 }

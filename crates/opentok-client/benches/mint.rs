@@ -1,0 +1,74 @@
+//! Minting cost per token, next to a bare HMAC over a message of the same length measured in the
+//! same run, so the figures read as ratios that survive a busy machine.
+//!
+//! `cargo bench -p opentok-client --bench mint -- --warm-up-time 1 --measurement-time 3`
+
+// criterion_group! expands to an undocumented `pub fn`.
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use hmac::{Hmac, Mac};
+use opentok_client::{t1, Credentials, Nonce, TokenFormat, TokenSigner};
+use secrecy::SecretString;
+use sha1::Sha1;
+use sha2::Sha256;
+use tiny_opentok_domain::{ApiKey, SessionId, TokenOptions, TokenParams};
+
+const SECRET: &str = "1234567890abcdef1234567890abcdef1234567890";
+const SID: &str = "1_MX4xMjM0NTZ-flNhdCBNYXIgMTUgMTQ6NDI6MjMgUERUIDIwMTR-MC40OTAxMzAyNX4";
+const NOW: u64 = 1_700_000_000;
+
+fn mint(c: &mut Criterion) {
+    let signer = TokenSigner::new(&Credentials::new(
+        ApiKey::parse("123456").expect("a valid key"),
+        SecretString::from(SECRET),
+    ));
+    let session_id = SessionId::parse(SID).expect("the SDK test id");
+    let options = TokenOptions::new(TokenParams::default(), NOW).expect("default options");
+    let nonce = Nonce::new(0.5488135039273248).expect("a nonce below 1");
+
+    // The baselines sign a message as long as the token's signed part, with a pre-keyed state.
+    let data = t1::data_string(&session_id, &options, NOW, &nonce);
+    let jwt = signer
+        .jwt_token(&session_id, &options, NOW, &nonce)
+        .expect("own session");
+    let jws_input_len = jwt.rfind('.').expect("a compact JWS");
+    let sha1 = Hmac::<Sha1>::new_from_slice(SECRET.as_bytes()).expect("any key length");
+    let sha256 = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).expect("any key length");
+    let t1_message = vec![b'x'; data.len()];
+    let jwt_message = vec![b'x'; jws_input_len];
+
+    let mut group = c.benchmark_group("mint");
+    group.bench_function("baseline_hmac_sha1_same_length", |b| {
+        b.iter(|| {
+            let mut mac = sha1.clone();
+            mac.update(black_box(&t1_message));
+            mac.finalize().into_bytes()
+        })
+    });
+    group.bench_function("t1_fixed_nonce", |b| {
+        b.iter(|| signer.t1_token(black_box(&session_id), &options, NOW, &nonce))
+    });
+    group.bench_function("t1_random_nonce", |b| {
+        b.iter(|| signer.mint(TokenFormat::T1, black_box(&session_id), &options, NOW))
+    });
+    group.bench_function("baseline_hmac_sha256_same_length", |b| {
+        b.iter(|| {
+            let mut mac = sha256.clone();
+            mac.update(black_box(&jwt_message));
+            mac.finalize().into_bytes()
+        })
+    });
+    group.bench_function("jwt_random_nonce", |b| {
+        b.iter(|| signer.mint(TokenFormat::Jwt, black_box(&session_id), &options, NOW))
+    });
+    group.bench_function("domain_belongs_to_for_comparison", |b| {
+        b.iter(|| black_box(&session_id).belongs_to(signer.api_key()))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, mint);
+criterion_main!(benches);

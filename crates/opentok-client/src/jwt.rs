@@ -1,0 +1,158 @@
+//! HS256 JWTs: client tokens (protocol section 6.1, Node's claim order) and the REST auth token
+//! (section 3). The compact JWS is assembled here with `hmac` + `sha2` so the header and claims
+//! bytes are exactly the ones chosen, which lets Node's vectors reproduce byte for byte.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use tiny_opentok_domain::{ApiKey, SessionId, TokenOptions};
+
+use crate::t1::push_u64;
+use crate::Nonce;
+
+/// The JOSE header every HS256 token here carries, as Node and Python write it.
+pub const HS256_HEADER_JSON: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
+
+/// Lifetime of the REST auth JWT, in seconds: the Python and Java SDKs' value, within the 300 s
+/// every SDK stays under.
+pub const REST_AUTH_TTL_SECS: u64 = 180;
+
+/// `base64url(header) "." base64url(claims) "." base64url(HMAC-SHA256)`.
+pub(crate) fn sign_hs256(mac: &Hmac<Sha256>, header_json: &[u8], claims_json: &[u8]) -> String {
+    let b64_len = |n: usize| (n * 4).div_ceil(3);
+    let mut token =
+        String::with_capacity(b64_len(header_json.len()) + b64_len(claims_json.len()) + 45);
+    URL_SAFE_NO_PAD.encode_string(header_json, &mut token);
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(claims_json, &mut token);
+    let mut mac = mac.clone();
+    mac.update(token.as_bytes());
+    let sig = mac.finalize().into_bytes();
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(sig, &mut token);
+    token
+}
+
+/// The claims of a client token in the Node SDK's order:
+/// `iss, ist, iat, exp, session_id, create_time, nonce, role, expire_time, [connection_data],
+/// initial_layout_class_list, scope`. Values are plain JSON (connection data is not URL-encoded).
+pub fn client_token_claims(
+    api_key: &ApiKey,
+    session_id: &SessionId,
+    options: &TokenOptions,
+    create_time: u64,
+    nonce: &Nonce,
+) -> String {
+    let mut out = Vec::with_capacity(
+        300 + session_id.as_str().len()
+            + 2 * options.data().len()
+            + 64 * options.initial_layout_class_list().len(),
+    );
+    out.extend_from_slice(b"{\"iss\":");
+    push_json_str(&mut out, api_key.as_str());
+    out.extend_from_slice(b",\"ist\":\"project\",\"iat\":");
+    push_u64(&mut out, create_time);
+    out.extend_from_slice(b",\"exp\":");
+    push_u64(&mut out, options.expire_time());
+    out.extend_from_slice(b",\"session_id\":");
+    push_json_str(&mut out, session_id.as_str());
+    out.extend_from_slice(b",\"create_time\":");
+    push_u64(&mut out, create_time);
+    out.extend_from_slice(b",\"nonce\":");
+    out.extend_from_slice(nonce.as_bytes());
+    out.extend_from_slice(b",\"role\":");
+    push_json_str(&mut out, options.role().as_str());
+    out.extend_from_slice(b",\"expire_time\":");
+    push_u64(&mut out, options.expire_time());
+    if !options.data().is_empty() {
+        out.extend_from_slice(b",\"connection_data\":");
+        push_json_str(&mut out, options.data());
+    }
+    out.extend_from_slice(b",\"initial_layout_class_list\":");
+    push_json_str(&mut out, &options.joined_layout_class_list());
+    out.extend_from_slice(b",\"scope\":\"session.connect\"}");
+    // Only valid UTF-8 was written: JSON punctuation, digits and escaped UTF-8 strings.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The claims of the REST auth JWT: `{"iss":key,"ist":"project","iat":iat,"exp":iat+180,"jti":jti}`.
+pub fn rest_auth_claims(api_key: &ApiKey, iat: u64, jti: &str) -> String {
+    let mut out = Vec::with_capacity(96 + api_key.as_str().len() + jti.len());
+    out.extend_from_slice(b"{\"iss\":");
+    push_json_str(&mut out, api_key.as_str());
+    out.extend_from_slice(b",\"ist\":\"project\",\"iat\":");
+    push_u64(&mut out, iat);
+    out.extend_from_slice(b",\"exp\":");
+    push_u64(&mut out, iat.saturating_add(REST_AUTH_TTL_SECS));
+    out.extend_from_slice(b",\"jti\":");
+    push_json_str(&mut out, jti);
+    out.push(b'}');
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// A JSON string literal as `JSON.stringify` writes it: `"` and `\` escaped, the short escapes for
+/// `\b \f \n \r \t`, other control characters as `\u00xx`, everything else (non-ASCII too) as is.
+fn push_json_str(out: &mut Vec<u8>, value: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    for &b in value.as_bytes() {
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x00..=0x1f => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0x0f)],
+            ]),
+            _ => out.push(b),
+        }
+    }
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn json_str(value: &str) -> String {
+        let mut out = Vec::new();
+        push_json_str(&mut out, value);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn json_strings_escape_quotes_backslashes_and_control_characters() {
+        assert_eq!(json_str(r#"a"b\c"#), r#""a\"b\\c""#);
+        assert_eq!(
+            json_str("\u{8}\u{c}\n\r\t\u{1}\u{1f}"),
+            r#""\b\f\n\r\t\u0001\u001f""#
+        );
+        assert_eq!(json_str("é 😀 \u{7f} \u{2028}"), "\"é 😀 \u{7f} \u{2028}\"");
+    }
+
+    #[test]
+    fn rest_auth_claims_expire_after_180_seconds() {
+        let key = ApiKey::parse("123456").unwrap();
+        assert_eq!(
+            rest_auth_claims(&key, 1_700_000_000, "j\"1"),
+            r#"{"iss":"123456","ist":"project","iat":1700000000,"exp":1700000180,"jti":"j\"1"}"#
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn json_strings_match_serde_json(value in any::<String>()) {
+            prop_assert_eq!(json_str(&value), serde_json::to_string(&value).unwrap());
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! Cross-cutting request handling: optional API-key auth, a header-size limit, CORS, a JSON safety
+//! net for errors produced outside our handlers, and the per-request log line.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_cors::Cors;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::middleware::{ErrorHandlerResponse, Next};
+use actix_web::{HttpResponse, ResponseError as _};
+use subtle::ConstantTimeEq as _;
+
+use crate::error::ApiError;
+
+/// The client API keys that may call the API; empty means auth is off.
+#[derive(Clone, Default)]
+pub struct ClientKeys(Arc<[Box<[u8]>]>);
+
+impl ClientKeys {
+    /// Keys from configuration; blank entries are dropped.
+    pub fn new(keys: &[String]) -> Self {
+        Self(
+            keys.iter()
+                .map(|k| k.trim())
+                .filter(|k| !k.is_empty())
+                .map(|k| k.as_bytes().into())
+                .collect(),
+        )
+    }
+
+    /// Whether any key is configured.
+    pub fn enabled(&self) -> bool {
+        !self.0.is_empty()
+    }
+
+    /// Compares against every key in constant time per key, without stopping at a match, so the
+    /// time taken does not tell which key (or how much of one) matched.
+    fn accepts(&self, presented: &[u8]) -> bool {
+        self.0.iter().fold(0u8, |found, key| {
+            found | key.as_ref().ct_eq(presented).unwrap_u8()
+        }) == 1
+    }
+}
+
+/// Requires `Authorization: Bearer <key>` on every route but `/healthz` and CORS preflights.
+pub async fn require_client_key(
+    keys: ClientKeys,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let exempt = !keys.enabled() || req.path() == "/healthz" || req.method() == Method::OPTIONS;
+    if exempt {
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+        .map(<[u8]>::trim_ascii);
+    match presented {
+        Some(key) if keys.accepts(key) => Ok(next.call(req).await?.map_into_left_body()),
+        _ => {
+            let mut response = ApiError::Unauthorized.error_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+            Ok(req.into_response(response).map_into_right_body())
+        }
+    }
+}
+
+/// Refuses requests whose request line and headers exceed `limit` bytes with 431.
+pub async fn limit_header_size(
+    limit: usize,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let head = req.method().as_str().len()
+        + req.uri().to_string().len()
+        + req
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 4)
+            .sum::<usize>();
+    if head > limit {
+        let response = ApiError::HeadersTooLarge { limit }.error_response();
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// CORS for the configured origins: GET/POST, `Content-Type` and `Authorization`, cached an hour.
+pub fn cors(origins: &[String]) -> Cors {
+    origins
+        .iter()
+        .map(|o| o.trim())
+        .filter(|o| !o.is_empty())
+        .fold(Cors::default(), |cors, origin| {
+            if origin == "*" {
+                cors.allow_any_origin()
+            } else {
+                cors.allowed_origin(origin)
+            }
+        })
+        .allowed_methods([Method::GET, Method::POST])
+        .allowed_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        .max_age(3600)
+}
+
+/// Rewrites error answers that other layers (CORS, actix itself) wrote as plain text into our JSON
+/// shape, so every response is JSON.
+pub fn json_errors<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let code = match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let message = match res.response().error() {
+        Some(e) if status.is_client_error() => e.to_string(),
+        _ => status.canonical_reason().unwrap_or("error").to_owned(),
+    };
+    let body =
+        HttpResponse::build(status).json(serde_json::json!({ "error": code, "message": message }));
+    let (req, _) = res.into_parts();
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, body).map_into_right_body(),
+    ))
+}
+
+/// One log line per request: method, path, status, latency. Never headers or bodies.
+pub async fn log_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let result = next.call(req).await;
+    let status = match &result {
+        Ok(res) => res.status(),
+        Err(e) => e.as_response_error().status_code(),
+    };
+    tracing::info!(
+        %method,
+        %path,
+        status = status.as_u16(),
+        latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        "request"
+    );
+    result
+}
