@@ -1,4 +1,4 @@
-"""Turns bench/out/runs.tsv, rss.tsv and bodies.tsv (written by bench/run.sh) into the markdown report.
+"""Turns bench/out/run/runs.tsv, rss.tsv and bodies.tsv (written by bench/run.sh) into the markdown report.
 
 Medians over rounds for every figure except errors (summed) and peak RSS (the process's VmHWM at the
 end of its phase). Settings come from the environment that run.sh exports.
@@ -9,7 +9,7 @@ import os
 import statistics
 from collections import defaultdict
 
-OUT = os.environ["OUT"]
+RUN = os.environ["RUN"]
 HZ = int(os.environ["TICK_HZ"])
 CONNS = int(os.environ["CONNS"])
 LATENCY_MS = int(os.environ["LATENCY_MS"])
@@ -23,7 +23,7 @@ SCENARIOS = {
 
 
 def rows(name):
-    with open(os.path.join(OUT, name), newline="") as f:
+    with open(os.path.join(RUN, name), newline="") as f:
         return list(csv.DictReader(f, delimiter="\t"))
 
 
@@ -189,5 +189,5 @@ for (sc, sv), s in S.items():
             f"({s['score']:.0f}%): this row is bounded by the load generator/mock, not by the server."
         )
     if s and s["errors"]:
-        w(f"- {sc}/{sv}: {s['errors']} errors out of {s['requests']} requests (see bench/out/wrk-*.txt).")
+        w(f"- {sc}/{sv}: {s['errors']} errors out of {s['requests']} requests (see bench/out/run/wrk-*.txt).")
 print("\n".join(lines))

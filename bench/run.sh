@@ -12,7 +12,7 @@
 # Knobs (environment): DURATION (s per run, 6), ROUNDS (3), CONNS (64), LATENCY_MS (50),
 # WARMUP_SECS (2), TOKEN_FORMAT (t1 | jwt, for ours and the peer alike), LOAD_CPU (0), SERVER_CPU (1),
 # BUDGET_SECS (300: a watchdog stops the run this long after the builds), SKIP_BUILD=1,
-# PROFILE=1 (extra runs under `perf record`, summed up in bench/out/profile-*.txt; not in the table).
+# PROFILE=1 (extra runs under `perf record`, summed up in bench/out/run/profile-*.txt; not in the table).
 #
 # Every process this script starts is recorded by PID and stopped on exit, error or signal.
 set -euo pipefail
@@ -20,6 +20,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH="$ROOT/bench"
 OUT="$BENCH/out"
+# Working files of the last run (logs, wrk output, raw numbers); bench/soak.sh also writes to out/.
+RUN="$OUT/run"
 
 DURATION="${DURATION:-6}"
 ROUNDS="${ROUNDS:-3}"
@@ -140,8 +142,8 @@ done
 CORES="$(nproc --all)"
 ((LOAD_CPU < CORES && SERVER_CPU < CORES)) || die "need cores $LOAD_CPU and $SERVER_CPU; this machine has $CORES"
 
-mkdir -p "$OUT"
-rm -f "$OUT"/*.tsv "$OUT"/*.stdout "$OUT"/*.log "$OUT"/*.json "$OUT"/wrk-*.txt "$OUT"/wrk-*.t[01] "$OUT"/profile-*.txt "$OUT"/perf-*.data
+rm -rf "$RUN"
+mkdir -p "$RUN"
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     log "building release binaries"
@@ -182,7 +184,7 @@ fi
 
 # ---------------------------------------------------------------- starting each process
 start_mock() { # LATENCY_MS -> MOCK_PID, MOCK_URL
-    local f="$OUT/mock-$1ms"
+    local f="$RUN/mock-$1ms"
     RUST_LOG=warn taskset -c "$LOAD_CPU" "$MOCK_BIN" --addr 127.0.0.1:0 --api-key "$API_KEY" \
         --api-secret "$API_SECRET" --latency-ms "$1" "${MOCK_EXTRA[@]}" >"$f.stdout" 2>"$f.log" &
     MOCK_PID=$!
@@ -194,7 +196,7 @@ start_mock() { # LATENCY_MS -> MOCK_PID, MOCK_URL
 # start_ours NAME RUST_LOG -> SRV_PID, SRV_URL. "ours" runs with the shipped log level (info);
 # "ours-quiet" is the same binary at RUST_LOG=warn, a diagnostic row that prices per-request logging.
 start_ours() {
-    local name="$1" level="$2" port f="$OUT/$1-$PHASE"
+    local name="$1" level="$2" port f="$RUN/$1-$PHASE"
     port="$(free_port)"
     (cd "$ROOT" && RUST_LOG="$level" HOST=127.0.0.1 PORT="$port" WORKERS=1 OPENTOK_KEY="$API_KEY" \
         OPENTOK_SECRET="$API_SECRET" OPENTOK_API_URL="$MOCK_URL" OPENTOK_TOKEN_FORMAT="$TOKEN_FORMAT" \
@@ -207,7 +209,7 @@ start_ours() {
 }
 
 start_peer() { # [SEED_SESSION] -> PEER_PID, PEER_URL
-    local f="$OUT/peer-$PHASE"
+    local f="$RUN/peer-$PHASE"
     HOST=127.0.0.1 PORT=0 OPENTOK_KEY="$API_KEY" OPENTOK_SECRET="$API_SECRET" \
         OPENTOK_API_URL="$MOCK_URL" TOKEN_FORMAT="$TOKEN_FORMAT" PEER_SEED_SESSION="${1:-}" \
         NODE_ENV=production taskset -c "$SERVER_CPU" node "$BENCH/peer/server.js" >"$f.stdout" 2>"$f.log" &
@@ -219,7 +221,7 @@ start_peer() { # [SEED_SESSION] -> PEER_PID, PEER_URL
 }
 
 start_floor() { # BODY_FILE -> FLOOR_PID, FLOOR_URL
-    local f="$OUT/floor"
+    local f="$RUN/floor"
     taskset -c "$SERVER_CPU" "$FLOOR_BIN" --addr 127.0.0.1:0 --body-file "$1" >"$f.stdout" 2>"$f.log" &
     FLOOR_PID=$!
     PIDS+=("$FLOOR_PID")
@@ -228,9 +230,9 @@ start_floor() { # BODY_FILE -> FLOOR_PID, FLOOR_URL
 }
 
 # ---------------------------------------------------------------- one measured run
-printf 'phase\tscenario\tserver\tround\trequests\tduration_us\tp50_us\tp99_us\tstatus_err\tsocket_err\tcpu_ticks\twall_ns\tloadgen_cpu_s\tmock_ticks\n' >"$OUT/runs.tsv"
-printf 'phase\tserver\tpeak_rss_kib\n' >"$OUT/rss.tsv"
-printf 'scenario\tserver\tstatus\tbytes\n' >"$OUT/bodies.tsv"
+printf 'phase\tscenario\tserver\tround\trequests\tduration_us\tp50_us\tp99_us\tstatus_err\tsocket_err\tcpu_ticks\twall_ns\tloadgen_cpu_s\tmock_ticks\n' >"$RUN/runs.tsv"
+printf 'phase\tserver\tpeak_rss_kib\n' >"$RUN/rss.tsv"
+printf 'scenario\tserver\tstatus\tbytes\n' >"$RUN/bodies.tsv"
 TICK_HZ="$(getconf CLK_TCK)"
 
 # run_wrk OUTFILE ARGS...: wrk on the load core, in the background so that a signal is handled at
@@ -259,9 +261,9 @@ children_cpu() {
 # measure SCENARIO SERVER PID URL BODY ROUND|warmup
 measure() {
     local scenario="$1" server="$2" pid="$3" url="$4" body="$5" round="$6"
-    local secs="$DURATION" tag="$OUT/wrk-$scenario-$server-$round"
+    local secs="$DURATION" tag="$RUN/wrk-$scenario-$server-$round"
     [[ "$round" == warmup ]] && secs="$WARMUP_SECS"
-    kill -0 "$pid" 2>/dev/null || die "$server died before $scenario (see $OUT/$server-*.log)"
+    kill -0 "$pid" 2>/dev/null || die "$server died before $scenario (see $RUN/$server-*.log)"
     local c0 m0 t0 c1 m1 t1 line
     c0="$(cpu_ticks "$pid")"
     m0="$(cpu_ticks "$MOCK_PID")"
@@ -271,7 +273,7 @@ measure() {
         run_wrk "$tag.txt" -d"${secs}s" "$url"
     times >"$tag.t1"
     t1="$(date +%s%N)"
-    kill -0 "$pid" 2>/dev/null || die "$server died during $scenario (see $OUT/$server-*.log)"
+    kill -0 "$pid" 2>/dev/null || die "$server died during $scenario (see $RUN/$server-*.log)"
     c1="$(cpu_ticks "$pid")"
     m1="$(cpu_ticks "$MOCK_PID")"
     line="$(grep -m1 '^BENCH ' "$tag.txt" || true)"
@@ -286,7 +288,7 @@ measure() {
     lg="$(awk -v a="$(children_cpu "$tag.t0")" -v b="$(children_cpu "$tag.t1")" 'BEGIN { print b - a }')"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$PHASE" "$scenario" "$server" "$round" \
         "${r[requests]}" "${r[duration_us]}" "${r[p50_us]}" "${r[p99_us]}" "${r[status]}" "$sock" \
-        "$((c1 - c0))" "$((t1 - t0))" "$lg" "$((m1 - m0))" >>"$OUT/runs.tsv"
+        "$((c1 - c0))" "$((t1 - t0))" "$lg" "$((m1 - m0))" >>"$RUN/runs.tsv"
     log "$(printf '%-8s %-6s round %s: %8.0f req/s  p50 %6s us  p99 %6s us  status-err %s  socket-err %s' \
         "$scenario" "$server" "$round" "$(awk -v n="${r[requests]}" -v d="${r[duration_us]}" 'BEGIN { print n / (d / 1e6) }')" \
         "${r[p50_us]}" "${r[p99_us]}" "${r[status]}" "$sock")"
@@ -315,7 +317,7 @@ measure_mock() {
         'archiveMode=manual&p2p.preference=disabled' "$2"
 }
 
-record_rss() { printf '%s\t%s\t%s\n' "$PHASE" "$1" "$(peak_rss_kib "$2")" >>"$OUT/rss.tsv"; }
+record_rss() { printf '%s\t%s\t%s\n' "$PHASE" "$1" "$(peak_rss_kib "$2")" >>"$RUN/rss.tsv"; }
 
 # shrink_log FILE: our server logs every request at info; keep the ends of a big log only.
 shrink_log() {
@@ -329,11 +331,11 @@ shrink_log() {
 # new_session NAME URL -> SID: creates a session on that server; empty if it was refused.
 new_session() {
     local code
-    code="$(post "$2/session" "$SESSION_BODY" "$OUT/$1-session.json")"
+    code="$(post "$2/session" "$SESSION_BODY" "$RUN/$1-session.json")"
     if [[ "$code" == 201 ]]; then
-        SID="$(json_field "$OUT/$1-session.json" id)"
+        SID="$(json_field "$RUN/$1-session.json" id)"
     else
-        log "$1: POST /session answered $code: $(cat "$OUT/$1-session.json")"
+        log "$1: POST /session answered $code: $(cat "$RUN/$1-session.json")"
         SID=""
     fi
 }
@@ -341,21 +343,21 @@ new_session() {
 # check_access NAME URL SID: one access request must answer 201; keeps the body for the report.
 check_access() {
     local code
-    code="$(post "$2/session/$3/access" "$ACCESS_BODY" "$OUT/$1-access.json")"
-    [[ "$code" == 201 ]] || die "$1: POST /session/{id}/access answered $code: $(cat "$OUT/$1-access.json")"
-    printf 'access\t%s\t%s\t%s\n' "$1" "$code" "$(wc -c <"$OUT/$1-access.json")" >>"$OUT/bodies.tsv"
+    code="$(post "$2/session/$3/access" "$ACCESS_BODY" "$RUN/$1-access.json")"
+    [[ "$code" == 201 ]] || die "$1: POST /session/{id}/access answered $code: $(cat "$RUN/$1-access.json")"
+    printf 'access\t%s\t%s\t%s\n' "$1" "$code" "$(wc -c <"$RUN/$1-access.json")" >>"$RUN/bodies.tsv"
 }
 
 # profile NAME PID URL BODY SCENARIO: an extra run under `perf record` (PROFILE=1 only), summed up
 # into buckets by bench/perf_buckets.py, plus the flat top symbols. Not part of the measured rounds.
 profile() {
     local name="$1" pid="$2" url="$3" body="$4" scenario="$5"
-    local data="$OUT/perf-$scenario-$name.data" report="$OUT/profile-$scenario-$name.txt"
+    local data="$RUN/perf-$scenario-$name.data" report="$RUN/profile-$scenario-$name.txt"
     perf record -q -F 499 --call-graph dwarf,16384 -o "$data" -p "$pid" -- sleep "$DURATION" \
         >/dev/null 2>&1 &
     local perf_pid=$!
     PIDS+=("$perf_pid")
-    BENCH_BODY="$body" run_wrk "$OUT/wrk-$scenario-$name-profile.txt" -d"${DURATION}s" "$url"
+    BENCH_BODY="$body" run_wrk "$RUN/wrk-$scenario-$name-profile.txt" -d"${DURATION}s" "$url"
     wait "$perf_pid" || true
     forget "$perf_pid"
     {
@@ -406,7 +408,7 @@ fi
 check_access ours "$OURS_URL" "$OURS_SID"
 check_access ours-quiet "$QUIET_URL" "$QUIET_SID"
 check_access peer "$PEER_URL" "$PEER_SID"
-start_floor "$OUT/ours-access.json"
+start_floor "$RUN/ours-access.json"
 check_access floor "$FLOOR_URL" "$OURS_SID"
 
 MOCK_JWT="$(mock_jwt)"
@@ -459,13 +461,13 @@ for round in $(seq 1 "$ROUNDS"); do run_phase2 "$round"; done
 record_rss ours "$OURS_PID"
 if ((PEER_CREATES)); then record_rss peer "$PEER_PID"; fi
 cleanup
-for f in "$OUT"/ours-*.log; do shrink_log "$f"; done
+for f in "$RUN"/ours-*.log; do shrink_log "$f"; done
 
 # ---------------------------------------------------------------- report
 ELAPSED=$(($(date +%s) - STARTED))
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 GIT_REV="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 CPU_MODEL="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
-export OUT DURATION ROUNDS CONNS LATENCY_MS TOKEN_FORMAT TICK_HZ GIT_REV CPU_MODEL CORES JTI_NOTE
+export RUN DURATION ROUNDS CONNS LATENCY_MS TOKEN_FORMAT TICK_HZ GIT_REV CPU_MODEL CORES JTI_NOTE
 export LOAD_CPU SERVER_CPU LOAD_BEFORE LOAD_AFTER ELAPSED
 python3 "$BENCH/report.py" | tee "$OUT/results.md"
