@@ -13,7 +13,7 @@ BUCKETS = [
     ("kernel: loopback TCP, epoll and other syscalls", r"\[kernel\.kallsyms\]"),
     ("tracing spans and dispatch (#[instrument], TracingLogger)", r"tracing_subscriber|tracing_core|tracing::span|tracing_actix_web"),
     ("token and auth-JWT signing (HMAC-SHA1/SHA256, base64, JWT)", r"sha1|sha2|hmac|base64|jsonwebtoken|opentok_client::(sign|token|jwt)"),
-    ("REST call to the mock (awc client)", r"awc::|actix_http::client|opentok_client::client"),
+    ("REST call to the mock (awc client)", r"awc::|actix_http::client|opentok_client::client::.*(create|interpret|post_)"),
     ("session store", r"tiny_opentok_storage"),
     ("request body and parameter parsing", r"tiny_opentok_server::params|serde_urlencoded"),
     ("JSON serialisation (serde_json)", r"serde_json"),
@@ -24,9 +24,19 @@ BUCKETS = [
 ]
 
 
+def symbol(frame):
+    """`    55d0c1 tiny_opentok_server::routes::access::create_access+0x1f (/path)` -> the symbol."""
+    parts = frame.split(None, 1)
+    text = parts[1] if len(parts) > 1 else parts[0]
+    text = re.sub(r" \(.*\)$", "", text)
+    return re.sub(r"\+0x[0-9a-f]+$", "", text)[:140]
+
+
 def main():
     compiled = [(name, re.compile(pattern)) for name, pattern in BUCKETS]
     counts = Counter()
+    # Per bucket, the innermost frame that matched it: which function of that bucket costs the time.
+    where = {name: Counter() for name, _ in BUCKETS}
     total = 0
     stack = []
 
@@ -36,8 +46,10 @@ def main():
             return
         total += 1
         for name, rx in compiled:
-            if any(rx.search(frame) for frame in stack):
+            hit = next((frame for frame in stack if rx.search(frame)), None)
+            if hit is not None:
                 counts[name] += 1
+                where[name][symbol(hit)] += 1
                 return
         counts["other"] += 1
 
@@ -54,6 +66,14 @@ def main():
     print(f"{total} samples")
     for name, n in counts.most_common():
         print(f"{100 * n / total:5.1f}%  {name}")
+    print()
+    print("# innermost matching frame within each bucket (share of all samples)")
+    for name, n in counts.most_common():
+        if name == "other":
+            continue
+        print(f"{name}:")
+        for sym, k in where[name].most_common(6):
+            print(f"  {100 * k / total:5.1f}%  {sym}")
 
 
 if __name__ == "__main__":
