@@ -28,8 +28,13 @@ def rows(name):
 
 
 runs = defaultdict(list)
+# Sessions each server stored (warm-up runs included), to explain its memory.
+stored = defaultdict(int)
 for r in rows("runs.tsv"):
-    runs[(r["scenario"], r["server"])].append(r)
+    if r["scenario"].startswith("session"):
+        stored[(r["phase"], r["server"])] += int(r["requests"]) - int(r["status_err"])
+    if r["round"] != "warmup":
+        runs[(r["scenario"], r["server"])].append(r)
 rss = defaultdict(dict)
 for r in rows("rss.tsv"):
     if r["peak_rss_kib"]:
@@ -108,7 +113,8 @@ w(
     "*CPU µs/req*: the server's utime+stime (all threads, /proc/PID/stat) over the run, divided by the "
     "requests completed. *server core %*: that CPU time over wall time (100 = its core was saturated). "
     "*load core %*: CPU of wrk plus the mock over wall time on the shared load core. *peak RSS*: VmHWM of "
-    "the process at the end of its phase (phase 1: access + session; phase 2: the latency scenario, fresh processes)."
+    "the process at the end of that scenario's rounds; the same processes serve the access rounds, then the "
+    "POST /session rounds (so the latter include the access peak and every session stored), and fresh ones the latency scenario."
 )
 w("")
 
@@ -176,6 +182,13 @@ w(
     + (f", {m_l['rps']:.0f} req/s ({100 * m_l['rps'] / ceiling:.1f}% of {ceiling:.0f}) with {LATENCY_MS} ms, p50 {m_l['p50']:.2f} ms" if m_l and ceiling else "")
     + ". Its CPU columns are the mock's, whose core it shares with wrk."
 )
+for sv in ("ours", "ours-quiet", "peer"):
+    before, after, n = rss.get(sv, {}).get("1"), rss.get(sv, {}).get("2"), stored.get(("2", sv), 0)
+    if before and after and n:
+        w(
+            f"- Memory of {sv}: {before:.1f} MiB peak over the access rounds, {after:.1f} MiB after storing "
+            f"{n} sessions in the POST /session rounds: about {(after - before) * 1048576 / n:.0f} bytes per stored session."
+        )
 w(f"- Mock and the Node SDK: {os.environ['JTI_NOTE']}.")
 w(
     "- Access response bodies (bytes): "

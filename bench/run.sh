@@ -278,7 +278,6 @@ measure() {
     m1="$(cpu_ticks "$MOCK_PID")"
     line="$(grep -m1 '^BENCH ' "$tag.txt" || true)"
     [[ -n "$line" ]] || die "wrk gave no result for $scenario/$server; see $tag.txt"
-    [[ "$round" == warmup ]] && return 0
     # BENCH requests=.. duration_us=.. p50_us=.. p99_us=.. status=.. connect=.. read=.. write=.. timeout=..
     local -A r
     local kv
@@ -378,7 +377,7 @@ PEER_CREATES=1
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 STARTED="$(date +%s)"
 
-# ---------------------------------------------------------------- phase 1: no mock latency
+# ---------------------------------------------------------------- phases 1 and 2: no mock latency
 PHASE=1
 start_mock 0
 start_ours ours info
@@ -412,12 +411,15 @@ start_floor "$RUN/ours-access.json"
 check_access floor "$FLOOR_URL" "$OURS_SID"
 
 MOCK_JWT="$(mock_jwt)"
-# run_phase1 ROUND|warmup: one interleaved round of the access and session scenarios.
-run_phase1() {
+# Access first, then session creation, each in interleaved rounds: storing sessions grows the
+# servers' memory, so the access rounds see each server's memory without that data.
+run_access() {
     measure access ours "$OURS_PID" "$OURS_URL/session/$OURS_SID/access" "$ACCESS_BODY" "$1"
     measure access ours-quiet "$QUIET_PID" "$QUIET_URL/session/$QUIET_SID/access" "$ACCESS_BODY" "$1"
     measure access peer "$PEER_PID" "$PEER_URL/session/$PEER_SID/access" "$ACCESS_BODY" "$1"
     measure access floor "$FLOOR_PID" "$FLOOR_URL/session/$OURS_SID/access" "$ACCESS_BODY" "$1"
+}
+run_session() {
     measure session ours "$OURS_PID" "$OURS_URL/session" "$SESSION_BODY" "$1"
     measure session ours-quiet "$QUIET_PID" "$QUIET_URL/session" "$SESSION_BODY" "$1"
     measure_mock session "$1"
@@ -425,30 +427,41 @@ run_phase1() {
         measure session peer "$PEER_PID" "$PEER_URL/session" "$SESSION_BODY" "$1"
     fi
 }
+record_phase_rss() {
+    record_rss ours "$OURS_PID"
+    record_rss ours-quiet "$QUIET_PID"
+    record_rss peer "$PEER_PID"
+    [[ "$PHASE" != 1 ]] || record_rss floor "$FLOOR_PID"
+}
 log "warming up"
-run_phase1 warmup
-for round in $(seq 1 "$ROUNDS"); do run_phase1 "$round"; done
-record_rss ours "$OURS_PID"
-record_rss ours-quiet "$QUIET_PID"
-record_rss peer "$PEER_PID"
-record_rss floor "$FLOOR_PID"
+run_access warmup
+for round in $(seq 1 "$ROUNDS"); do run_access "$round"; done
+record_phase_rss
 if [[ "${PROFILE:-0}" == 1 ]]; then
     profile ours "$OURS_PID" "$OURS_URL/session/$OURS_SID/access" "$ACCESS_BODY" access
-    profile ours "$OURS_PID" "$OURS_URL/session" "$SESSION_BODY" session
     profile ours-quiet "$QUIET_PID" "$QUIET_URL/session/$QUIET_SID/access" "$ACCESS_BODY" access
-    profile ours-quiet "$QUIET_PID" "$QUIET_URL/session" "$SESSION_BODY" session
     profile floor "$FLOOR_PID" "$FLOOR_URL/session/$OURS_SID/access" "$ACCESS_BODY" access
+fi
+
+PHASE=2
+log "warming up"
+run_session warmup
+for round in $(seq 1 "$ROUNDS"); do run_session "$round"; done
+record_phase_rss
+if [[ "${PROFILE:-0}" == 1 ]]; then
+    profile ours "$OURS_PID" "$OURS_URL/session" "$SESSION_BODY" session
+    profile ours-quiet "$QUIET_PID" "$QUIET_URL/session" "$SESSION_BODY" session
 fi
 for pid in "$FLOOR_PID" "$PEER_PID" "$QUIET_PID" "$OURS_PID" "$MOCK_PID"; do stop "$pid"; done
 
-# ---------------------------------------------------------------- phase 2: mock latency
-PHASE=2
+# ---------------------------------------------------------------- phase 3: mock latency
+PHASE=3
 start_mock "$LATENCY_MS"
 start_ours ours info
 OURS_PID=$SRV_PID OURS_URL=$SRV_URL
 if ((PEER_CREATES)); then start_peer; fi
 MOCK_JWT="$(mock_jwt)"
-run_phase2() {
+run_latency() {
     measure session-lat ours "$OURS_PID" "$OURS_URL/session" "$SESSION_BODY" "$1"
     measure_mock session-lat "$1"
     if ((PEER_CREATES)); then
@@ -456,8 +469,8 @@ run_phase2() {
     fi
 }
 log "warming up"
-run_phase2 warmup
-for round in $(seq 1 "$ROUNDS"); do run_phase2 "$round"; done
+run_latency warmup
+for round in $(seq 1 "$ROUNDS"); do run_latency "$round"; done
 record_rss ours "$OURS_PID"
 if ((PEER_CREATES)); then record_rss peer "$PEER_PID"; fi
 cleanup
