@@ -42,11 +42,16 @@ for r in rows("rss.tsv"):
 bodies = {(r["scenario"], r["server"]): r["bytes"] for r in rows("bodies.tsv")}
 
 
+def sv_pinned(server):
+    """The servers under test run on the server core; the mock runs on the load core."""
+    return server != "mock-direct"
+
+
 def summary(scenario, server):
     rs = runs.get((scenario, server))
     if not rs:
         return None
-    rps, p50, p99, cpu, score, lcore = [], [], [], [], [], []
+    rps, p50, p99, cpu, score, lcore, others = [], [], [], [], [], [], []
     errors = requests = 0
     for r in rs:
         n = int(r["requests"])
@@ -57,6 +62,10 @@ def summary(scenario, server):
         p99.append(int(r["p99_us"]) / 1000)
         cpu.append(ticks * 1e6 / HZ / n if n else float("nan"))
         score.append(100 * ticks / HZ / wall)
+        # What else ran on the server's core: its busy time minus the server's own CPU time.
+        busy, core_total = int(r["core_busy_ticks"]), int(r["core_total_ticks"])
+        if sv_pinned(server) and core_total:
+            others.append(max(0.0, 100 * (busy - ticks) / core_total))
         lcore.append(100 * (float(r["loadgen_cpu_s"]) + int(r["mock_ticks"]) / HZ) / wall)
         errors += int(r["status_err"]) + int(r["socket_err"])
         requests += n
@@ -69,6 +78,7 @@ def summary(scenario, server):
         "cpu": statistics.median(cpu),
         "score": statistics.median(score),
         "lcore": statistics.median(lcore),
+        "others": statistics.median(others) if others else None,
         "errors": errors,
         "requests": requests,
         "rss": rss.get(server, {}).get(phase),
@@ -95,9 +105,9 @@ w(
 w("")
 w(
     "| scenario | server | req/s | p50 ms | p99 ms | errors / requests | CPU µs/req | server core % "
-    "| load core % | peak RSS MiB | req/s per round |"
+    "| others on its core % | load core % | peak RSS MiB | req/s per round |"
 )
-w("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+w("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
 for sc, title in SCENARIOS.items():
     for sv in SERVERS:
         s = S[(sc, sv)]
@@ -105,13 +115,15 @@ for sc, title in SCENARIOS.items():
             continue
         w(
             f"| {title} | {sv} | {s['rps']:.0f} | {s['p50']:.2f} | {s['p99']:.2f} | "
-            f"{s['errors']} / {s['requests']} | {s['cpu']:.1f} | {s['score']:.0f} | {s['lcore']:.0f} | "
+            f"{s['errors']} / {s['requests']} | {s['cpu']:.1f} | {s['score']:.0f} | {fmt(s['others'], '.0f')} | {s['lcore']:.0f} | "
             f"{fmt(s['rss'], '.1f')} | {' '.join(f'{x:.0f}' for x in s['rounds'])} |"
         )
 w("")
 w(
     "*CPU µs/req*: the server's utime+stime (all threads, /proc/PID/stat) over the run, divided by the "
     "requests completed. *server core %*: that CPU time over wall time (100 = its core was saturated). "
+    "*others on its core %*: the rest of that core's busy time (/proc/stat), i.e. other processes on the machine: "
+    "noise, which should be near 0. "
     "*load core %*: CPU of wrk plus the mock over wall time on the shared load core. *peak RSS*: VmHWM of "
     "the process at the end of that scenario's rounds; the same processes serve the access rounds, then the "
     "POST /session rounds (so the latter include the access peak and every session stored), and fresh ones the latency scenario."
@@ -200,6 +212,11 @@ for (sc, sv), s in S.items():
         w(
             f"- {sc}/{sv}: the load core was busy ({s['lcore']:.0f}%) while the server's core was not "
             f"({s['score']:.0f}%): this row is bounded by the load generator/mock, not by the server."
+        )
+    if s and s["others"] is not None and s["others"] >= 10:
+        w(
+            f"- {sc}/{sv}: other processes took {s['others']:.0f}% of its core during its runs, so its req/s "
+            "and latency are understated (CPU µs/req is the steadier figure)."
         )
     if s and s["errors"]:
         w(f"- {sc}/{sv}: {s['errors']} errors out of {s['requests']} requests (see bench/out/run/wrk-*.txt).")

@@ -125,6 +125,10 @@ free_port() {
 
 # cpu_ticks PID: utime + stime of the whole process (all threads), in clock ticks.
 cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+# core_ticks CPU: "busy total" clock ticks of one core so far, from /proc/stat. Busy is user, nice,
+# system and steal; irq and softirq are left out, since the kernel may account the loopback
+# traffic of the server itself there rather than to the server's process.
+core_ticks() { awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
 # peak_rss_kib PID: VmHWM, the process's peak resident set so far.
 peak_rss_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 
@@ -230,7 +234,7 @@ start_floor() { # BODY_FILE -> FLOOR_PID, FLOOR_URL
 }
 
 # ---------------------------------------------------------------- one measured run
-printf 'phase\tscenario\tserver\tround\trequests\tduration_us\tp50_us\tp99_us\tstatus_err\tsocket_err\tcpu_ticks\twall_ns\tloadgen_cpu_s\tmock_ticks\n' >"$RUN/runs.tsv"
+printf 'phase\tscenario\tserver\tround\trequests\tduration_us\tp50_us\tp99_us\tstatus_err\tsocket_err\tcpu_ticks\twall_ns\tloadgen_cpu_s\tmock_ticks\tcore_busy_ticks\tcore_total_ticks\n' >"$RUN/runs.tsv"
 printf 'phase\tserver\tpeak_rss_kib\n' >"$RUN/rss.tsv"
 printf 'scenario\tserver\tstatus\tbytes\n' >"$RUN/bodies.tsv"
 TICK_HZ="$(getconf CLK_TCK)"
@@ -264,9 +268,10 @@ measure() {
     local secs="$DURATION" tag="$RUN/wrk-$scenario-$server-$round"
     [[ "$round" == warmup ]] && secs="$WARMUP_SECS"
     kill -0 "$pid" 2>/dev/null || die "$server died before $scenario (see $RUN/$server-*.log)"
-    local c0 m0 t0 c1 m1 t1 line
+    local c0 m0 t0 c1 m1 t1 k0 kt0 k1 kt1 line
     c0="$(cpu_ticks "$pid")"
     m0="$(cpu_ticks "$MOCK_PID")"
+    read -r k0 kt0 <<<"$(core_ticks "$SERVER_CPU")"
     t0="$(date +%s%N)"
     times >"$tag.t0"
     BENCH_BODY="$body" BENCH_CTYPE="${WRK_CTYPE:-application/json}" BENCH_AUTH="${WRK_AUTH:-}" \
@@ -276,6 +281,7 @@ measure() {
     kill -0 "$pid" 2>/dev/null || die "$server died during $scenario (see $RUN/$server-*.log)"
     c1="$(cpu_ticks "$pid")"
     m1="$(cpu_ticks "$MOCK_PID")"
+    read -r k1 kt1 <<<"$(core_ticks "$SERVER_CPU")"
     line="$(grep -m1 '^BENCH ' "$tag.txt" || true)"
     [[ -n "$line" ]] || die "wrk gave no result for $scenario/$server; see $tag.txt"
     # BENCH requests=.. duration_us=.. p50_us=.. p99_us=.. status=.. connect=.. read=.. write=.. timeout=..
@@ -285,9 +291,9 @@ measure() {
     local sock=$((r[connect] + r[read] + r[write] + r[timeout]))
     local lg
     lg="$(awk -v a="$(children_cpu "$tag.t0")" -v b="$(children_cpu "$tag.t1")" 'BEGIN { print b - a }')"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$PHASE" "$scenario" "$server" "$round" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$PHASE" "$scenario" "$server" "$round" \
         "${r[requests]}" "${r[duration_us]}" "${r[p50_us]}" "${r[p99_us]}" "${r[status]}" "$sock" \
-        "$((c1 - c0))" "$((t1 - t0))" "$lg" "$((m1 - m0))" >>"$RUN/runs.tsv"
+        "$((c1 - c0))" "$((t1 - t0))" "$lg" "$((m1 - m0))" "$((k1 - k0))" "$((kt1 - kt0))" >>"$RUN/runs.tsv"
     log "$(printf '%-8s %-6s round %s: %8.0f req/s  p50 %6s us  p99 %6s us  status-err %s  socket-err %s' \
         "$scenario" "$server" "$round" "$(awk -v n="${r[requests]}" -v d="${r[duration_us]}" 'BEGIN { print n / (d / 1e6) }')" \
         "${r[p50_us]}" "${r[p99_us]}" "${r[status]}" "$sock")"
