@@ -1,7 +1,9 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 
+use base64::alphabet;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -31,7 +33,7 @@ impl SessionId {
     /// # Errors
     /// [`DomainError::InvalidSessionId`] with the rule that failed.
     pub fn parse(value: &str) -> Result<Self, DomainError> {
-        decode_record(value)?;
+        with_record(value, |_| ())?;
         Ok(Self(value.into()))
     }
 
@@ -75,7 +77,22 @@ impl SessionId {
     }
 }
 
-fn decode_record(value: &str) -> Result<SessionIdRecord, DomainError> {
+/// Base64url as the SDKs decode it: padding optional, non-zero trailing bits tolerated, so every
+/// real id decodes.
+const LENIENT_URL_SAFE: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// Room for the decoded record of the longest id (253 base64 characters after the prefix).
+const MAX_RECORD_BYTES: usize = (SESSION_ID_MAX_LEN - 2) * 3 / 4 + 1;
+
+/// Checks the whole format and hands the decoded record text to `then`. Decodes into a stack
+/// buffer, so validating an id on the request path allocates nothing.
+fn with_record<T>(value: &str, then: impl FnOnce(&str) -> T) -> Result<T, DomainError> {
     let invalid = |reason| Err(DomainError::InvalidSessionId { reason });
     if value.len() > SESSION_ID_MAX_LEN {
         return invalid("it is longer than 255 characters");
@@ -87,55 +104,35 @@ fn decode_record(value: &str) -> Result<SessionIdRecord, DomainError> {
     if !(bytes[0].is_ascii_digit() && bytes[1] == b'_') {
         return invalid("it must start with a digit and '_' (e.g. '1_')");
     }
-    let body = &value[2..];
+    let body = &bytes[2..];
     if !body
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
         return invalid("it may only contain base64url characters after the prefix");
     }
-    // Some issuers pad, most do not; tolerate trailing bits so every real id decodes.
-    let decoded = match URL_SAFE_NO_PAD.decode(body) {
-        Ok(d) => d,
-        Err(_) => match lenient_decode(body) {
-            Some(d) => d,
-            None => return invalid("its body is not base64url"),
-        },
+    let mut buf = [0u8; MAX_RECORD_BYTES];
+    let Ok(len) = LENIENT_URL_SAFE.decode_slice(body, &mut buf) else {
+        return invalid("its body is not base64url");
     };
-    let Ok(text) = String::from_utf8(decoded) else {
+    let Ok(text) = std::str::from_utf8(&buf[..len]) else {
         return invalid("its record is not UTF-8 text");
     };
-    let fields: Vec<String> = text.split('~').map(str::to_owned).collect();
-    if fields.len() < 4 {
+    let mut fields = text.split('~');
+    let api_key = fields.nth(1);
+    if fields.nth(1).is_none() {
         return invalid("its record has fewer than 4 '~'-separated fields");
     }
-    if fields[1].is_empty() {
+    if api_key.is_none_or(str::is_empty) {
         return invalid("its record names no API key");
     }
-    Ok(SessionIdRecord { fields })
+    Ok(then(text))
 }
 
-/// The SDKs map to the standard alphabet, pad and decode, which tolerates non-zero trailing bits.
-fn lenient_decode(body: &str) -> Option<Vec<u8>> {
-    if body.len() % 4 == 1 {
-        return None;
-    }
-    let mut std: String = body
-        .chars()
-        .map(|c| match c {
-            '-' => '+',
-            '_' => '/',
-            c => c,
-        })
-        .collect();
-    while std.len() % 4 != 0 {
-        std.push('=');
-    }
-    let engine = base64::engine::GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
-    );
-    engine.decode(std).ok()
+fn decode_record(value: &str) -> Result<SessionIdRecord, DomainError> {
+    with_record(value, |text| SessionIdRecord {
+        fields: text.split('~').map(str::to_owned).collect(),
+    })
 }
 
 impl SessionIdRecord {

@@ -78,8 +78,10 @@ pub async fn limit_header_size(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let uri = req.uri();
     let head = req.method().as_str().len()
-        + req.uri().to_string().len()
+        + uri.path().len()
+        + uri.query().map_or(0, |q| q.len() + 1)
         + req
             .headers()
             .iter()

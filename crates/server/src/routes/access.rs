@@ -39,7 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (status = 431, description = "headers_too_large", body = ErrorBody),
     )
 )]
-#[tracing::instrument(skip_all, fields(session_id = %path))]
+#[tracing::instrument(level = "debug", skip_all, fields(session_id = %path))]
 pub async fn create_access(
     state: web::Data<AppState>,
     path: web::Path<String>,

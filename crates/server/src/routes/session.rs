@@ -42,7 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (status = 504, description = "upstream_timeout", body = ErrorBody),
     )
 )]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create_session(
     state: web::Data<AppState>,
     body: RawBody,
@@ -55,7 +55,7 @@ pub async fn create_session(
         created_at: state.clock.now(),
     };
     state.store.insert(session.clone()).await?;
-    tracing::info!(session_id = %session.id, "session created");
+    tracing::debug!(session_id = %session.id, "session created");
     Ok(HttpResponse::Created().json(SessionResponse::from(&session)))
 }
 
