@@ -215,8 +215,8 @@ for (sc, sv), s in S.items():
         )
     if s and s["others"] is not None and s["others"] >= 10:
         w(
-            f"- {sc}/{sv}: other processes took {s['others']:.0f}% of its core during its runs, so its req/s "
-            "and latency are understated (CPU µs/req is the steadier figure)."
+            f"- {sc}/{sv}: other processes took {s['others']:.0f}% of its core during its runs; its req/s "
+            "and latency may be understated (CPU µs/req is the steadier figure)."
         )
     if s and s["errors"]:
         w(f"- {sc}/{sv}: {s['errors']} errors out of {s['requests']} requests (see bench/out/run/wrk-*.txt).")
