@@ -140,8 +140,10 @@ impl Application {
             source,
         })?;
         let limit = BodyLimit(http.body_limit_bytes);
-        let header_limit = http.max_header_bytes;
-        let keys = middleware::ClientKeys::new(&settings.auth.api_keys);
+        let gate = middleware::Gate {
+            keys: middleware::ClientKeys::new(&settings.auth.api_keys),
+            max_header_bytes: http.max_header_bytes,
+        };
         let origins = settings.auth.cors_allowed_origins.clone();
         let mut server = HttpServer::new(move || {
             let state = AppState {
@@ -149,18 +151,15 @@ impl Application {
                 opentok: (deps.opentok)(),
                 clock: Arc::clone(&deps.clock),
             };
-            let keys = keys.clone();
-            // Outermost last: log → JSON safety net → CORS → auth → header limit → routes.
+            let gate = gate.clone();
+            // Outermost last: log → JSON safety net → CORS → gate (header limit, auth) → routes.
             App::new()
                 .app_data(web::Data::new(state))
                 .app_data(limit)
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
                 .wrap(from_fn(move |req, next| {
-                    middleware::limit_header_size(header_limit, req, next)
-                }))
-                .wrap(from_fn(move |req, next| {
-                    middleware::require_client_key(keys.clone(), req, next)
+                    middleware::gate(gate.clone(), req, next)
                 }))
                 .wrap(Condition::new(
                     !origins.is_empty(),

@@ -1,5 +1,5 @@
-//! Cross-cutting request handling: optional API-key auth, a header-size limit, CORS, a JSON safety
-//! net for errors produced outside our handlers, and the per-request log line.
+//! Cross-cutting request handling: the gate (header-size limit and optional API-key auth), CORS, a
+//! JSON safety net for errors produced outside our handlers, and the per-request log line.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -44,40 +44,37 @@ impl ClientKeys {
     }
 }
 
-/// Requires `Authorization: Bearer <key>` on every route but `/healthz` and CORS preflights.
-pub async fn require_client_key(
-    keys: ClientKeys,
+/// What every request must pass before it reaches a route.
+#[derive(Clone)]
+pub struct Gate {
+    /// Client API keys; auth is off when none are configured.
+    pub keys: ClientKeys,
+    /// Largest request line plus headers, in bytes.
+    pub max_header_bytes: usize,
+}
+
+/// Refuses oversized request heads with 431, then, when API keys are configured, requires
+/// `Authorization: Bearer <key>` on every route but `/healthz` and CORS preflights (401).
+/// One layer for both keeps the per-request cost of the middleware stack down.
+pub async fn gate(
+    gate: Gate,
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let exempt = !keys.enabled() || req.path() == "/healthz" || req.method() == Method::OPTIONS;
-    if exempt {
-        return Ok(next.call(req).await?.map_into_left_body());
-    }
-    let presented = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
-        .map(<[u8]>::trim_ascii);
-    match presented {
-        Some(key) if keys.accepts(key) => Ok(next.call(req).await?.map_into_left_body()),
-        _ => {
-            let mut response = ApiError::Unauthorized.error_response();
+    if let Some(error) = refusal(&gate, &req) {
+        let mut response = error.error_response();
+        if matches!(error, ApiError::Unauthorized) {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static("Bearer"),
             );
-            Ok(req.into_response(response).map_into_right_body())
         }
+        return Ok(req.into_response(response).map_into_right_body());
     }
+    Ok(next.call(req).await?.map_into_left_body())
 }
 
-/// Refuses requests whose request line and headers exceed `limit` bytes with 431.
-pub async fn limit_header_size(
-    limit: usize,
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+fn refusal(gate: &Gate, req: &ServiceRequest) -> Option<ApiError> {
     let uri = req.uri();
     let head = req.method().as_str().len()
         + uri.path().len()
@@ -87,11 +84,25 @@ pub async fn limit_header_size(
             .iter()
             .map(|(name, value)| name.as_str().len() + value.len() + 4)
             .sum::<usize>();
-    if head > limit {
-        let response = ApiError::HeadersTooLarge { limit }.error_response();
-        return Ok(req.into_response(response).map_into_right_body());
+    if head > gate.max_header_bytes {
+        return Some(ApiError::HeadersTooLarge {
+            limit: gate.max_header_bytes,
+        });
     }
-    Ok(next.call(req).await?.map_into_left_body())
+    let exempt =
+        !gate.keys.enabled() || req.path() == "/healthz" || req.method() == Method::OPTIONS;
+    if exempt {
+        return None;
+    }
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+        .map(<[u8]>::trim_ascii);
+    match presented {
+        Some(key) if gate.keys.accepts(key) => None,
+        _ => Some(ApiError::Unauthorized),
+    }
 }
 
 /// CORS for the configured origins: GET/POST, `Content-Type` and `Authorization`, cached an hour.
