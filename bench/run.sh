@@ -1,0 +1,492 @@
+#!/usr/bin/env bash
+# Load benchmark (issue #7): our server against a Node peer (Express + the official `opentok` SDK)
+# and a floor (a bare actix-web route), all talking to the same opentok-mock on 127.0.0.1.
+#
+#   bash bench/run.sh
+#
+# Rig: each server under test gets core $SERVER_CPU to itself (taskset); wrk and the mock share core
+# $LOAD_CPU. Our server runs with WORKERS=1, so every server has one core whatever its thread model.
+# Runs are interleaved (ours, peer, floor, ours, peer, floor, ...) so that machine drift hits all
+# alike, and the report gives medians over rounds. Results: stdout and bench/out/results.md.
+#
+# Knobs (environment): DURATION (s per run, 6), ROUNDS (3), CONNS (64), LATENCY_MS (50),
+# WARMUP_SECS (2), TOKEN_FORMAT (t1 | jwt, for ours and the peer alike), LOAD_CPU (0), SERVER_CPU (1),
+# BUDGET_SECS (300: a watchdog stops the run this long after the builds), SKIP_BUILD=1,
+# PROFILE=1 (extra runs under `perf record`, summed up in bench/out/run/profile-*.txt; not in the table).
+#
+# Every process this script starts is recorded by PID and stopped on exit, error or signal.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BENCH="$ROOT/bench"
+OUT="$BENCH/out"
+# Working files of the last run (logs, wrk output, raw numbers); bench/soak.sh also writes to out/.
+RUN="$OUT/run"
+
+DURATION="${DURATION:-6}"
+ROUNDS="${ROUNDS:-3}"
+CONNS="${CONNS:-64}"
+LATENCY_MS="${LATENCY_MS:-50}"
+WARMUP_SECS="${WARMUP_SECS:-2}"
+TOKEN_FORMAT="${TOKEN_FORMAT:-t1}"
+LOAD_CPU="${LOAD_CPU:-0}"
+SERVER_CPU="${SERVER_CPU:-1}"
+BUDGET_SECS="${BUDGET_SECS:-300}"
+
+SERVER_BIN="$ROOT/target/release/tiny-opentok-server"
+MOCK_BIN="$ROOT/target/release/opentok-mock"
+FLOOR_BIN="$ROOT/target/release/bench-floor"
+
+log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() {
+    log "FAILED: $*"
+    exit 1
+}
+
+# ---------------------------------------------------------------- processes, stopped by PID only
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        for _ in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            log "pid $pid ignored SIGTERM for 5 s; sending SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    done
+    PIDS=()
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT
+trap 'log "terminated"; exit 143' TERM
+
+# forget PID: drops an exited (and reaped) process from PIDS, so that its number, once reused by
+# some other process, is never signalled.
+forget() {
+    local keep=() p
+    for p in "${PIDS[@]}"; do [[ "$p" == "$1" ]] || keep+=("$p"); done
+    PIDS=("${keep[@]}")
+}
+
+# stop PID: stops one process we started, reaps it and forgets it.
+stop() {
+    local pid="$1"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    forget "$pid"
+}
+
+# wait_url NAME FILE PID: the URL from the process's `listening on http://...` line.
+wait_url() {
+    local name="$1" file="$2" pid="$3" url
+    for _ in $(seq 1 300); do
+        url="$(grep -m1 -o 'http://127\.0\.0\.1:[0-9]*' "$file" 2>/dev/null || true)"
+        if [[ -n "$url" ]]; then
+            echo "$url"
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    log "$name did not come up; last lines of its output:"
+    tail -n 20 "$file" "${file%.stdout}.log" >&2 2>/dev/null || true
+    die "$name did not come up"
+}
+
+# wait_health NAME URL PID LOGFILE: GET /healthz answers 200 within 30 s.
+wait_health() {
+    local name="$1" url="$2" pid="$3" logfile="$4"
+    for _ in $(seq 1 300); do
+        if curl -fsS -o /dev/null --max-time 1 "$url/healthz" 2>/dev/null; then
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    log "$name did not come up at $url; last lines of its log:"
+    tail -n 20 "$logfile" >&2 || true
+    die "$name did not come up"
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# cpu_ticks PID: utime + stime of the whole process (all threads), in clock ticks.
+cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+# core_ticks CPU: "busy total" clock ticks of one core so far, from /proc/stat. Busy is user, nice,
+# system and steal; irq and softirq are left out, since the kernel may account the loopback
+# traffic of the server itself there rather than to the server's process.
+core_ticks() { awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+# peak_rss_kib PID: VmHWM, the process's peak resident set so far.
+peak_rss_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+
+# post URL BODY OUTFILE: POSTs JSON, prints the status code.
+post() {
+    curl -sS -o "$3" -w '%{http_code}' --max-time 10 -X POST \
+        -H 'content-type: application/json' -d "$2" "$1" || echo 000
+}
+json_field() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+
+# ---------------------------------------------------------------- checks and builds
+for tool in cargo node npm wrk curl python3 taskset; do
+    command -v "$tool" >/dev/null || die "$tool is not installed (wrk: apt-get install -y wrk)"
+done
+CORES="$(nproc --all)"
+((LOAD_CPU < CORES && SERVER_CPU < CORES)) || die "need cores $LOAD_CPU and $SERVER_CPU; this machine has $CORES"
+
+rm -rf "$RUN"
+mkdir -p "$RUN"
+
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+    log "building release binaries"
+    (cd "$ROOT" && cargo build --release -q -p tiny-opentok-server -p opentok-mock) ||
+        die "cargo build of the server and the mock failed"
+    # The floor is its own workspace; sharing target/ reuses the actix-web build.
+    cargo build --release -q --locked --manifest-path "$BENCH/floor/Cargo.toml" \
+        --target-dir "$ROOT/target" || die "cargo build of bench/floor failed"
+    log "installing the peer's packages (npm ci)"
+    (cd "$BENCH/peer" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci in bench/peer failed"
+fi
+for bin in "$SERVER_BIN" "$MOCK_BIN" "$FLOOR_BIN"; do
+    [[ -x "$bin" ]] || die "$bin is missing (run without SKIP_BUILD=1)"
+done
+
+# The watchdog bounds everything after the builds; it is one of our PIDs, so it dies with the run.
+(
+    trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+    sleep "$BUDGET_SECS" &
+    nap=$!
+    wait "$nap"
+    echo "[bench] over the ${BUDGET_SECS}s budget; stopping" >&2
+    kill -TERM $$
+) &
+PIDS+=($!)
+
+API_KEY=47000001
+API_SECRET="$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+
+# The Node SDK signs its REST-auth JWT without a `jti`; the mock refuses that unless it has a flag
+# to accept it (see docs/benchmarks.md).
+MOCK_EXTRA=()
+JTI_NOTE="the mock accepts the Node SDK's auth JWT"
+if "$MOCK_BIN" --help 2>/dev/null | grep -q -- '--accept-missing-jti'; then
+    MOCK_EXTRA=(--accept-missing-jti)
+    JTI_NOTE="the mock ran with --accept-missing-jti for the Node SDK"
+fi
+
+# ---------------------------------------------------------------- starting each process
+start_mock() { # LATENCY_MS -> MOCK_PID, MOCK_URL
+    local f="$RUN/mock-$1ms"
+    RUST_LOG=warn taskset -c "$LOAD_CPU" "$MOCK_BIN" --addr 127.0.0.1:0 --api-key "$API_KEY" \
+        --api-secret "$API_SECRET" --latency-ms "$1" "${MOCK_EXTRA[@]}" >"$f.stdout" 2>"$f.log" &
+    MOCK_PID=$!
+    PIDS+=("$MOCK_PID")
+    MOCK_URL="$(wait_url "opentok-mock" "$f.stdout" "$MOCK_PID")"
+    log "mock (latency ${1} ms) at $MOCK_URL, pid $MOCK_PID"
+}
+
+# start_ours NAME RUST_LOG -> SRV_PID, SRV_URL. "ours" runs with the shipped log level (info);
+# "ours-quiet" is the same binary at RUST_LOG=warn, a diagnostic row that prices per-request logging.
+start_ours() {
+    local name="$1" level="$2" port f="$RUN/$1-$PHASE"
+    port="$(free_port)"
+    (cd "$ROOT" && RUST_LOG="$level" HOST=127.0.0.1 PORT="$port" WORKERS=1 OPENTOK_KEY="$API_KEY" \
+        OPENTOK_SECRET="$API_SECRET" OPENTOK_API_URL="$MOCK_URL" OPENTOK_TOKEN_FORMAT="$TOKEN_FORMAT" \
+        exec taskset -c "$SERVER_CPU" "$SERVER_BIN") >"$f.stdout" 2>"$f.log" &
+    SRV_PID=$!
+    PIDS+=("$SRV_PID")
+    SRV_URL="http://127.0.0.1:$port"
+    wait_health "$name" "$SRV_URL" "$SRV_PID" "$f.log"
+    log "$name at $SRV_URL, pid $SRV_PID"
+}
+
+start_peer() { # [SEED_SESSION] -> PEER_PID, PEER_URL
+    local f="$RUN/peer-$PHASE"
+    HOST=127.0.0.1 PORT=0 OPENTOK_KEY="$API_KEY" OPENTOK_SECRET="$API_SECRET" \
+        OPENTOK_API_URL="$MOCK_URL" TOKEN_FORMAT="$TOKEN_FORMAT" PEER_SEED_SESSION="${1:-}" \
+        NODE_ENV=production taskset -c "$SERVER_CPU" node "$BENCH/peer/server.js" >"$f.stdout" 2>"$f.log" &
+    PEER_PID=$!
+    PIDS+=("$PEER_PID")
+    PEER_URL="$(wait_url "peer" "$f.stdout" "$PEER_PID")"
+    wait_health "peer" "$PEER_URL" "$PEER_PID" "$f.log"
+    log "peer at $PEER_URL, pid $PEER_PID"
+}
+
+start_floor() { # BODY_FILE -> FLOOR_PID, FLOOR_URL
+    local f="$RUN/floor"
+    taskset -c "$SERVER_CPU" "$FLOOR_BIN" --addr 127.0.0.1:0 --body-file "$1" >"$f.stdout" 2>"$f.log" &
+    FLOOR_PID=$!
+    PIDS+=("$FLOOR_PID")
+    FLOOR_URL="$(wait_url "floor" "$f.stdout" "$FLOOR_PID")"
+    log "floor at $FLOOR_URL, pid $FLOOR_PID"
+}
+
+# ---------------------------------------------------------------- one measured run
+printf 'phase\tscenario\tserver\tround\trequests\tduration_us\tp50_us\tp99_us\tstatus_err\tsocket_err\tcpu_ticks\twall_ns\tloadgen_cpu_s\tmock_ticks\tcore_busy_ticks\tcore_total_ticks\n' >"$RUN/runs.tsv"
+printf 'phase\tserver\tpeak_rss_kib\n' >"$RUN/rss.tsv"
+printf 'scenario\tserver\tstatus\tbytes\n' >"$RUN/bodies.tsv"
+TICK_HZ="$(getconf CLK_TCK)"
+
+# run_wrk OUTFILE ARGS...: wrk on the load core, in the background so that a signal is handled at
+# once (bash defers traps while a foreground child runs), and tracked by PID like everything else.
+run_wrk() {
+    local out="$1"
+    shift
+    taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" --timeout 5s -s "$BENCH/wrk/post.lua" "$@" >"$out" 2>&1 &
+    local wrk_pid=$!
+    PIDS+=("$wrk_pid")
+    wait "$wrk_pid" || true
+    forget "$wrk_pid"
+}
+
+# children_cpu FILE: user + system seconds of all reaped children of this shell, from bash's `times`
+# as saved in FILE (it must run in this shell, not in a $(...) subshell). Taken right before and
+# after run_wrk, the difference is wrk's CPU time.
+children_cpu() {
+    awk 'NR == 2 {
+        n = split($0, f, /[ms ]+/); t = 0
+        for (i = 1; i + 1 <= n; i += 2) if (f[i] != "") t += f[i] * 60 + f[i + 1]
+        print t
+    }' "$1"
+}
+
+# measure SCENARIO SERVER PID URL BODY ROUND|warmup
+measure() {
+    local scenario="$1" server="$2" pid="$3" url="$4" body="$5" round="$6"
+    local secs="$DURATION" tag="$RUN/wrk-$scenario-$server-$round"
+    [[ "$round" == warmup ]] && secs="$WARMUP_SECS"
+    kill -0 "$pid" 2>/dev/null || die "$server died before $scenario (see $RUN/$server-*.log)"
+    local c0 m0 t0 c1 m1 t1 k0 kt0 k1 kt1 line
+    c0="$(cpu_ticks "$pid")"
+    m0="$(cpu_ticks "$MOCK_PID")"
+    read -r k0 kt0 <<<"$(core_ticks "$SERVER_CPU")"
+    t0="$(date +%s%N)"
+    times >"$tag.t0"
+    BENCH_BODY="$body" BENCH_CTYPE="${WRK_CTYPE:-application/json}" BENCH_AUTH="${WRK_AUTH:-}" \
+        run_wrk "$tag.txt" -d"${secs}s" "$url"
+    times >"$tag.t1"
+    t1="$(date +%s%N)"
+    kill -0 "$pid" 2>/dev/null || die "$server died during $scenario (see $RUN/$server-*.log)"
+    c1="$(cpu_ticks "$pid")"
+    m1="$(cpu_ticks "$MOCK_PID")"
+    read -r k1 kt1 <<<"$(core_ticks "$SERVER_CPU")"
+    line="$(grep -m1 '^BENCH ' "$tag.txt" || true)"
+    [[ -n "$line" ]] || die "wrk gave no result for $scenario/$server; see $tag.txt"
+    # BENCH requests=.. duration_us=.. p50_us=.. p99_us=.. status=.. connect=.. read=.. write=.. timeout=..
+    local -A r
+    local kv
+    for kv in ${line#BENCH }; do r[${kv%%=*}]="${kv#*=}"; done
+    local sock=$((r[connect] + r[read] + r[write] + r[timeout]))
+    local lg
+    lg="$(awk -v a="$(children_cpu "$tag.t0")" -v b="$(children_cpu "$tag.t1")" 'BEGIN { print b - a }')"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$PHASE" "$scenario" "$server" "$round" \
+        "${r[requests]}" "${r[duration_us]}" "${r[p50_us]}" "${r[p99_us]}" "${r[status]}" "$sock" \
+        "$((c1 - c0))" "$((t1 - t0))" "$lg" "$((m1 - m0))" "$((k1 - k0))" "$((kt1 - kt0))" >>"$RUN/runs.tsv"
+    log "$(printf '%-8s %-6s round %s: %8.0f req/s  p50 %6s us  p99 %6s us  status-err %s  socket-err %s' \
+        "$scenario" "$server" "$round" "$(awk -v n="${r[requests]}" -v d="${r[duration_us]}" 'BEGIN { print n / (d / 1e6) }')" \
+        "${r[p50_us]}" "${r[p99_us]}" "${r[status]}" "$sock")"
+}
+
+# mock_jwt: a REST-auth JWT the mock accepts (HS256, iss, ist, iat, exp = iat + 300, jti), for the
+# diagnostic runs straight at the mock. The mock does not track jti, so one token serves a phase.
+mock_jwt() {
+    python3 - "$API_KEY" "$API_SECRET" <<'PY'
+import base64, hashlib, hmac, json, sys, time
+key, secret = sys.argv[1], sys.argv[2]
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+now = int(time.time())
+head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+body = b64(json.dumps({"iss": key, "ist": "project", "iat": now, "exp": now + 300, "jti": "bench"}).encode())
+sig = b64(hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest())
+print(f"{head}.{body}.{sig}")
+PY
+}
+
+# measure_mock SCENARIO ROUND: the mock alone, POST /session/create as the SDKs send it. It shows
+# the most that any server in front of this mock could get on this rig.
+measure_mock() {
+    WRK_AUTH="$MOCK_JWT" WRK_CTYPE=application/x-www-form-urlencoded \
+        measure "$1" mock-direct "$MOCK_PID" "$MOCK_URL/session/create" \
+        'archiveMode=manual&p2p.preference=disabled' "$2"
+}
+
+record_rss() { printf '%s\t%s\t%s\n' "$PHASE" "$1" "$(peak_rss_kib "$2")" >>"$RUN/rss.tsv"; }
+
+# shrink_log FILE: our server logs every request at info; keep the ends of a big log only.
+shrink_log() {
+    local f="$1"
+    if [[ -f "$f" ]] && (($(stat -c %s "$f") > 1048576)); then
+        { head -n 40 "$f"; echo "... $(wc -l <"$f") lines in all, cut by bench/run.sh ..."; tail -n 40 "$f"; } >"$f.cut"
+        mv "$f.cut" "$f"
+    fi
+}
+
+# new_session NAME URL -> SID: creates a session on that server; empty if it was refused.
+new_session() {
+    local code
+    code="$(post "$2/session" "$SESSION_BODY" "$RUN/$1-session.json")"
+    if [[ "$code" == 201 ]]; then
+        SID="$(json_field "$RUN/$1-session.json" id)"
+    else
+        log "$1: POST /session answered $code: $(cat "$RUN/$1-session.json")"
+        SID=""
+    fi
+}
+
+# check_access NAME URL SID: one access request must answer 201; keeps the body for the report.
+check_access() {
+    local code
+    code="$(post "$2/session/$3/access" "$ACCESS_BODY" "$RUN/$1-access.json")"
+    [[ "$code" == 201 ]] || die "$1: POST /session/{id}/access answered $code: $(cat "$RUN/$1-access.json")"
+    printf 'access\t%s\t%s\t%s\n' "$1" "$code" "$(wc -c <"$RUN/$1-access.json")" >>"$RUN/bodies.tsv"
+}
+
+# profile NAME PID URL BODY SCENARIO: an extra run under `perf record` (PROFILE=1 only), summed up
+# into buckets by bench/perf_buckets.py, plus the flat top symbols. Not part of the measured rounds.
+profile() {
+    local name="$1" pid="$2" url="$3" body="$4" scenario="$5"
+    local data="$RUN/perf-$scenario-$name.data" report="$RUN/profile-$scenario-$name.txt"
+    perf record -q -F 499 --call-graph dwarf,16384 -o "$data" -p "$pid" -- sleep "$DURATION" \
+        >/dev/null 2>&1 &
+    local perf_pid=$!
+    PIDS+=("$perf_pid")
+    BENCH_BODY="$body" run_wrk "$RUN/wrk-$scenario-$name-profile.txt" -d"${DURATION}s" "$url"
+    wait "$perf_pid" || true
+    forget "$perf_pid"
+    {
+        echo "# $name, $scenario: CPU samples by bucket (first match over the whole stack)"
+        perf script -i "$data" 2>/dev/null | python3 "$BENCH/perf_buckets.py"
+        echo
+        echo "# flat profile, self time, top symbols"
+        perf report -i "$data" --stdio --no-children -g none --sort dso,symbol --percent-limit 0.7 2>/dev/null |
+            grep -v '^#' | grep -v '^$' | cut -c1-180 | head -n 40
+    } >"$report"
+    rm -f "$data"
+    log "profile of $name under $scenario: $report"
+}
+
+SESSION_BODY='{"mediaMode":"routed"}'
+ACCESS_BODY='{}'
+PEER_CREATES=1
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
+STARTED="$(date +%s)"
+
+# ---------------------------------------------------------------- phases 1 and 2: no mock latency
+PHASE=1
+start_mock 0
+start_ours ours info
+OURS_PID=$SRV_PID OURS_URL=$SRV_URL
+start_ours ours-quiet warn
+QUIET_PID=$SRV_PID QUIET_URL=$SRV_URL
+start_peer
+
+new_session ours "$OURS_URL"
+[[ -n "$SID" ]] || die "our server could not create a session"
+OURS_SID=$SID
+new_session ours-quiet "$QUIET_URL"
+[[ -n "$SID" ]] || die "our server (quiet) could not create a session"
+QUIET_SID=$SID
+new_session peer "$PEER_URL"
+PEER_SID=$SID
+if [[ -z "$PEER_SID" ]]; then
+    # Only the create call is refused; the peer's token minting does not touch the mock. Seed the
+    # peer with a session id of the same key so that its access route can still be measured.
+    log "the mock refuses the Node SDK; peer session scenarios are skipped, its access route is seeded"
+    PEER_CREATES=0
+    JTI_NOTE="the mock REFUSED the Node SDK's auth JWT (no jti): peer POST /session not measured; the peer was seeded with a session id for the access scenario"
+    stop "$PEER_PID"
+    start_peer "$OURS_SID"
+    PEER_SID="$OURS_SID"
+fi
+check_access ours "$OURS_URL" "$OURS_SID"
+check_access ours-quiet "$QUIET_URL" "$QUIET_SID"
+check_access peer "$PEER_URL" "$PEER_SID"
+start_floor "$RUN/ours-access.json"
+check_access floor "$FLOOR_URL" "$OURS_SID"
+
+MOCK_JWT="$(mock_jwt)"
+# Access first, then session creation, each in interleaved rounds: storing sessions grows the
+# servers' memory, so the access rounds see each server's memory without that data.
+run_access() {
+    measure access ours "$OURS_PID" "$OURS_URL/session/$OURS_SID/access" "$ACCESS_BODY" "$1"
+    measure access ours-quiet "$QUIET_PID" "$QUIET_URL/session/$QUIET_SID/access" "$ACCESS_BODY" "$1"
+    measure access peer "$PEER_PID" "$PEER_URL/session/$PEER_SID/access" "$ACCESS_BODY" "$1"
+    measure access floor "$FLOOR_PID" "$FLOOR_URL/session/$OURS_SID/access" "$ACCESS_BODY" "$1"
+}
+run_session() {
+    measure session ours "$OURS_PID" "$OURS_URL/session" "$SESSION_BODY" "$1"
+    measure session ours-quiet "$QUIET_PID" "$QUIET_URL/session" "$SESSION_BODY" "$1"
+    measure_mock session "$1"
+    if ((PEER_CREATES)); then
+        measure session peer "$PEER_PID" "$PEER_URL/session" "$SESSION_BODY" "$1"
+    fi
+}
+record_phase_rss() {
+    record_rss ours "$OURS_PID"
+    record_rss ours-quiet "$QUIET_PID"
+    record_rss peer "$PEER_PID"
+    [[ "$PHASE" != 1 ]] || record_rss floor "$FLOOR_PID"
+}
+log "warming up"
+run_access warmup
+for round in $(seq 1 "$ROUNDS"); do run_access "$round"; done
+record_phase_rss
+if [[ "${PROFILE:-0}" == 1 ]]; then
+    profile ours "$OURS_PID" "$OURS_URL/session/$OURS_SID/access" "$ACCESS_BODY" access
+    profile ours-quiet "$QUIET_PID" "$QUIET_URL/session/$QUIET_SID/access" "$ACCESS_BODY" access
+    profile floor "$FLOOR_PID" "$FLOOR_URL/session/$OURS_SID/access" "$ACCESS_BODY" access
+fi
+
+PHASE=2
+log "warming up"
+run_session warmup
+for round in $(seq 1 "$ROUNDS"); do run_session "$round"; done
+record_phase_rss
+if [[ "${PROFILE:-0}" == 1 ]]; then
+    profile ours "$OURS_PID" "$OURS_URL/session" "$SESSION_BODY" session
+    profile ours-quiet "$QUIET_PID" "$QUIET_URL/session" "$SESSION_BODY" session
+fi
+for pid in "$FLOOR_PID" "$PEER_PID" "$QUIET_PID" "$OURS_PID" "$MOCK_PID"; do stop "$pid"; done
+
+# ---------------------------------------------------------------- phase 3: mock latency
+PHASE=3
+start_mock "$LATENCY_MS"
+start_ours ours info
+OURS_PID=$SRV_PID OURS_URL=$SRV_URL
+if ((PEER_CREATES)); then start_peer; fi
+MOCK_JWT="$(mock_jwt)"
+run_latency() {
+    measure session-lat ours "$OURS_PID" "$OURS_URL/session" "$SESSION_BODY" "$1"
+    measure_mock session-lat "$1"
+    if ((PEER_CREATES)); then
+        measure session-lat peer "$PEER_PID" "$PEER_URL/session" "$SESSION_BODY" "$1"
+    fi
+}
+log "warming up"
+run_latency warmup
+for round in $(seq 1 "$ROUNDS"); do run_latency "$round"; done
+record_rss ours "$OURS_PID"
+if ((PEER_CREATES)); then record_rss peer "$PEER_PID"; fi
+cleanup
+for f in "$RUN"/ours-*.log; do shrink_log "$f"; done
+
+# ---------------------------------------------------------------- report
+ELAPSED=$(($(date +%s) - STARTED))
+LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
+GIT_REV="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+CPU_MODEL="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+export RUN DURATION ROUNDS CONNS LATENCY_MS TOKEN_FORMAT TICK_HZ GIT_REV CPU_MODEL CORES JTI_NOTE
+export LOAD_CPU SERVER_CPU LOAD_BEFORE LOAD_AFTER ELAPSED
+python3 "$BENCH/report.py" | tee "$OUT/results.md"
