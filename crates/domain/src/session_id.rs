@@ -73,7 +73,7 @@ impl SessionId {
     /// Whether the id was issued for `key`: field 1 must equal it exactly, as the Node SDK checks
     /// (other SDKs accept looser matches that let one key's id pass for another's).
     pub fn belongs_to(&self, key: &ApiKey) -> bool {
-        self.record().api_key() == Some(key.as_str())
+        with_record(&self.0, |text| text.split('~').nth(1) == Some(key.as_str())).unwrap_or(false)
     }
 }
 

@@ -100,8 +100,10 @@ fn init_tracing() -> tracing_appender::non_blocking::WorkerGuard {
     let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v == "json");
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        // Under overload, block rather than drop log lines.
+        // Under overload, block rather than drop log lines; a small queue keeps memory small (the
+        // default reserves room for 128,000 lines up front).
         .lossy(false)
+        .buffered_lines_limit(4096)
         .finish(std::io::BufWriter::new(std::io::stderr()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
