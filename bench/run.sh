@@ -140,8 +140,17 @@ post() {
 json_field() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 
 # ---------------------------------------------------------------- checks and builds
+mkdir -p "$OUT"
+# wrk comes from Debian's packages; a fresh machine does not have it.
+if ! command -v wrk >/dev/null; then
+    log "installing wrk (apt-get)"
+    SUDO=()
+    ((EUID == 0)) || SUDO=(sudo)
+    { "${SUDO[@]}" apt-get update -qq && "${SUDO[@]}" apt-get install -y -qq wrk; } >"$OUT/apt-wrk.log" 2>&1 ||
+        die "could not install wrk (see $OUT/apt-wrk.log); install it and rerun"
+fi
 for tool in cargo node npm wrk curl python3 taskset; do
-    command -v "$tool" >/dev/null || die "$tool is not installed (wrk: apt-get install -y wrk)"
+    command -v "$tool" >/dev/null || die "$tool is not installed"
 done
 CORES="$(nproc --all)"
 ((LOAD_CPU < CORES && SERVER_CPU < CORES)) || die "need cores $LOAD_CPU and $SERVER_CPU; this machine has $CORES"
