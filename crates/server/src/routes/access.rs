@@ -1,10 +1,12 @@
 //! `POST /session/{id}/access`.
 
-use actix_web::{web, HttpResponse};
+use actix_web::http::header::ContentType;
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use tiny_opentok_domain::{Role, TokenOptions, TokenParams};
 
 use crate::error::{ApiError, ErrorBody};
+use crate::json::ObjectWriter;
 use crate::params::{Params, RawBody};
 use crate::state::AppState;
 
@@ -39,25 +41,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (status = 431, description = "headers_too_large", body = ErrorBody),
     )
 )]
-#[tracing::instrument(level = "debug", skip_all, fields(session_id = %path))]
+#[tracing::instrument(level = "debug", skip_all, fields(session_id = req.match_info().get("id")))]
 pub async fn create_access(
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    req: HttpRequest,
     body: RawBody,
 ) -> Result<HttpResponse, ApiError> {
     // Looked up before the body is judged: an unknown session is 404 whatever else is wrong.
-    let session = state.find_session(&path).await?;
+    // The id is read in place rather than through `web::Path`, which would copy it.
+    let id = req.match_info().get("id").unwrap_or_default();
+    let session = state.find_session(id).await?;
     let now = state.clock.now();
     let options = token_options(&body.parse()?, now)?;
     let token = state.opentok.mint_token(&session.id, &options, now)?;
-    Ok(HttpResponse::Created().json(AccessResponse {
+    let body = AccessResponse {
         token: &token,
         role: options.role(),
         expires_at: options.expire_time(),
         data: options.data(),
         session_id: session.id.as_str(),
         api_key: state.opentok.api_key().as_str(),
-    }))
+    }
+    .to_json();
+    Ok(HttpResponse::Created()
+        .insert_header(ContentType::json())
+        .body(body))
 }
 
 fn token_options(p: &Params, now: u64) -> Result<TokenOptions, ApiError> {
@@ -104,4 +112,48 @@ pub struct AccessResponse<'a> {
     session_id: &'a str,
     /// The API key clients connect with.
     api_key: &'a str,
+}
+
+impl AccessResponse<'_> {
+    /// The same bytes as `serde_json::to_vec(self)` (tested), without escaping the base64 token
+    /// byte by byte.
+    fn to_json(&self) -> Vec<u8> {
+        let strings =
+            self.token.len() + self.data.len() + self.session_id.len() + self.api_key.len();
+        let mut w = ObjectWriter::with_capacity(strings + 96);
+        w.string("token", self.token)
+            .string("role", self.role.as_str())
+            .unsigned("expiresAt", self.expires_at)
+            .string("data", self.data)
+            .string("sessionId", self.session_id)
+            .string("apiKey", self.api_key);
+        w.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn to_json_is_what_serde_writes(
+            token in "[A-Za-z0-9+/=._-]{0,600}",
+            role in prop::sample::select(vec![Role::Publisher, Role::Subscriber, Role::Moderator, Role::PublisherOnly]),
+            expires_at in any::<u64>(),
+            data in any::<String>(),
+            session_id in "[A-Za-z0-9_-]{0,100}",
+        ) {
+            let response = AccessResponse {
+                token: &token,
+                role,
+                expires_at,
+                data: &data,
+                session_id: &session_id,
+                api_key: "12345678",
+            };
+            prop_assert_eq!(response.to_json(), serde_json::to_vec(&response).unwrap());
+        }
+    }
 }
