@@ -7,6 +7,8 @@
 
 pub mod config;
 pub mod error;
+pub mod json;
+pub mod logging;
 pub mod middleware;
 pub mod openapi;
 pub mod params;

@@ -30,7 +30,7 @@ struct Cli {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Dropped at the end of main, which flushes the lines still queued.
-    let _log_guard = init_tracing();
+    let _log_guard = tiny_opentok_server::logging::init();
     let sources = Sources {
         config_dir: PathBuf::from("config"),
         config_file: cli.config.clone(),
@@ -90,29 +90,4 @@ async fn serve(mut settings: Settings, mock: bool) -> Result<(), Box<dyn std::er
 fn fail(e: &dyn std::fmt::Display) -> ExitCode {
     eprintln!("error: {e}");
     ExitCode::FAILURE
-}
-
-/// Logs go to stderr through a background writer that batches lines, so a request pays for
-/// formatting its line but not for the write system call.
-fn init_tracing() -> tracing_appender::non_blocking::WorkerGuard {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v == "json");
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        // Under overload, block rather than drop log lines; a small queue keeps memory small (the
-        // default reserves room for 128,000 lines up front).
-        .lossy(false)
-        .buffered_lines_limit(4096)
-        .finish(std::io::BufWriter::new(std::io::stderr()));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(writer);
-    if json {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-    guard
 }

@@ -167,7 +167,7 @@ pub async fn log_request(
     match &result {
         // The response still holds its request: no copy of the path is made for the log line.
         Ok(res) => tracing::info!(
-            method = %res.request().method(),
+            method = res.request().method().as_str(),
             path = res.request().path(),
             status = res.status().as_u16(),
             latency_us,
