@@ -31,6 +31,7 @@ mod auth;
 mod form;
 mod routes;
 mod state;
+mod timer;
 
 pub use state::MAX_RECORDED;
 

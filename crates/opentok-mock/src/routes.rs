@@ -4,7 +4,7 @@
 
 use std::io;
 use std::sync::atomic::Ordering;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use actix_web::body::BodyStream;
 use actix_web::http::header::{self, HeaderValue};
@@ -72,6 +72,8 @@ pub(crate) async fn dispatch(
     payload: web::Payload,
     state: web::Data<State>,
 ) -> HttpResponse {
+    // The latency counts from here, so checking the request takes none of it.
+    let arrived = Instant::now();
     let body = payload.to_bytes_limited(MAX_BODY_BYTES).await;
     let body_bytes = match &body {
         Ok(Ok(bytes)) => bytes.to_vec(),
@@ -88,7 +90,7 @@ pub(crate) async fn dispatch(
             Resolved::NotFound => answer::error_response(StatusCode::NOT_FOUND, "Not found"),
         },
     };
-    if !state.sleep(state.latency()).await {
+    if !state.sleep(arrived, state.latency()).await {
         return close_connection();
     }
     tracing::info!(
@@ -186,7 +188,7 @@ async fn apply_fault(fault: Fault, state: &State) -> Option<HttpResponse> {
             state.shutting_down().await;
             Some(close_connection())
         }
-        Fault::Delay(delay) => (!state.sleep(delay).await).then(close_connection),
+        Fault::Delay(delay) => (!state.sleep(Instant::now(), delay).await).then(close_connection),
     }
 }
 

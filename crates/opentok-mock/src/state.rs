@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tiny_opentok_domain::ApiKey;
 use tokio::sync::watch;
@@ -128,13 +128,14 @@ impl State {
         let _ = rx.wait_for(|down| *down).await;
     }
 
-    /// Sleeps for `duration`, or less if the mock is being stopped. Returns whether it slept in full.
-    pub(crate) async fn sleep(&self, duration: Duration) -> bool {
+    /// Sleeps for `duration` counted from `since`, or less if the mock is being stopped. Returns
+    /// whether it slept in full.
+    pub(crate) async fn sleep(&self, since: Instant, duration: Duration) -> bool {
         if duration.is_zero() {
             return true;
         }
         tokio::select! {
-            () = tokio::time::sleep(duration) => true,
+            () = crate::timer::sleep_until(since + duration) => true,
             () = self.shutting_down() => false,
         }
     }
