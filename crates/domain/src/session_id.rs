@@ -169,6 +169,14 @@ impl fmt::Display for SessionId {
     }
 }
 
+/// Maps keyed by `SessionId` can be searched with the text a client sent, without building an id:
+/// the derived `Hash` and `Eq` are those of the text.
+impl std::borrow::Borrow<str> for SessionId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl AsRef<str> for SessionId {
     fn as_ref(&self) -> &str {
         &self.0

@@ -45,6 +45,7 @@ pub async fn run_all(store: Arc<dyn SessionStore>) {
     inserted_session_reads_back_unchanged(s).await;
     every_option_survives_the_round_trip(s).await;
     missing_id_is_none_not_an_error(s).await;
+    find_by_text_agrees_with_get(s).await;
     duplicate_insert_is_refused_and_keeps_the_original(s).await;
     remove_returns_the_session_once(s).await;
     removed_id_can_be_inserted_again(s).await;
@@ -161,6 +162,37 @@ pub async fn missing_id_is_none_not_an_error(store: &dyn SessionStore) {
     assert_eq!(store.remove(&never_stored).await.ok(), Some(None));
 
     assert_eq!(count(store).await, before);
+}
+
+/// [`SessionStore::find`] by the id's text returns what [`SessionStore::get`] returns; text that
+/// is not a stored id (unknown, malformed, or a stored id with a character changed) is `Ok(None)`.
+///
+/// # Panics
+/// When a lookup by text disagrees with `get` or fails.
+pub async fn find_by_text_agrees_with_get(store: &dyn SessionStore) {
+    let session = fresh_session();
+    store
+        .insert(session.clone())
+        .await
+        .expect("a fresh session is accepted");
+    assert_eq!(
+        store.find(session.id.as_str()).await.ok(),
+        Some(Some(session.clone()))
+    );
+    let mut altered = session.id.as_str().to_owned();
+    let last = altered.pop();
+    altered.push(if last == Some('A') { 'B' } else { 'A' });
+    for text in [
+        fresh_session().id.as_str(),
+        "",
+        "blahblahblah",
+        "1_",
+        altered.as_str(),
+        &session.id.as_str()[..session.id.as_str().len() - 1],
+    ] {
+        assert_eq!(store.find(text).await.ok(), Some(None), "{text:?}");
+    }
+    assert_eq!(store.remove(&session.id).await.ok(), Some(Some(session)));
 }
 
 /// A second insert with the same id fails with [`StoreError::AlreadyExists`] naming that id, and

@@ -35,6 +35,16 @@ pub trait SessionStore: Send + Sync {
     /// Looks a session up; a missing (or expired) one is `Ok(None)`.
     async fn get(&self, id: &SessionId) -> Result<Option<Session>, StoreError>;
 
+    /// Looks a session up by id text as a client sent it: text that is not a valid id is simply
+    /// not found. Stores that can search by text skip validating it (only valid ids are ever
+    /// stored); the default parses the id and calls [`SessionStore::get`].
+    async fn find(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        match SessionId::parse(id) {
+            Ok(id) => self.get(&id).await,
+            Err(_) => Ok(None),
+        }
+    }
+
     /// Removes a session, returning it if it was there.
     async fn remove(&self, id: &SessionId) -> Result<Option<Session>, StoreError>;
 

@@ -302,9 +302,12 @@ impl MemoryStore {
         }
     }
 
-    fn get_session(&self, id: &SessionId) -> Option<Session> {
+    fn get_session(&self, id: &str) -> Option<Session> {
         let Some(expiry) = &self.expiry else {
-            return self.map.get(id).map(|entry| entry.value().to_session(id));
+            return self
+                .map
+                .get(id)
+                .map(|entry| entry.value().to_session(entry.key()));
         };
         let now = expiry.now();
         let entry = self.map.get(id)?;
@@ -369,6 +372,11 @@ impl SessionStore for MemoryStore {
     }
 
     async fn get(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
+        Ok(self.get_session(id.as_str()))
+    }
+
+    /// Searches by the text directly: no validation, no copy of the id unless it is found.
+    async fn find(&self, id: &str) -> Result<Option<Session>, StoreError> {
         Ok(self.get_session(id))
     }
 
@@ -465,7 +473,7 @@ mod tests {
         store.insert_session(session(0)).unwrap();
         clock.advance(TTL);
 
-        assert_eq!(store.get_session(&session(0).id), None);
+        assert_eq!(store.get_session(session(0).id.as_str()), None);
 
         assert_eq!(store.map.len(), 0);
         assert_eq!(store.len.load(Ordering::Relaxed), 0);
