@@ -74,6 +74,41 @@ impl TokenSigner {
         }
     }
 
+    /// [`TokenSigner::mint_with_nonce`], appending the token's ASCII bytes to `out` instead of
+    /// returning a string; `out` is left as it was on error.
+    ///
+    /// # Errors
+    /// [`OpenTokError::ForeignSession`] when `session_id` was not issued for this API key.
+    pub fn mint_into(
+        &self,
+        format: TokenFormat,
+        session_id: &SessionId,
+        options: &TokenOptions,
+        now: u64,
+        nonce: &Nonce,
+        out: &mut Vec<u8>,
+    ) -> Result<(), OpenTokError> {
+        match format {
+            TokenFormat::T1 => {
+                self.check_owner(session_id)?;
+                t1::mint_into(
+                    &self.sha1,
+                    &self.partner_prefix,
+                    session_id,
+                    options,
+                    now,
+                    nonce,
+                    out,
+                );
+            }
+            TokenFormat::Jwt => {
+                let token = self.jwt_token(session_id, options, now, nonce)?;
+                out.extend_from_slice(token.as_bytes());
+            }
+        }
+        Ok(())
+    }
+
     /// A legacy `T1==` token in the Node SDK's exact layout (see [`t1::data_string`]).
     ///
     /// # Errors
@@ -184,6 +219,40 @@ mod tests {
 
     fn defaults() -> TokenOptions {
         TokenOptions::new(TokenParams::default(), NOW).unwrap()
+    }
+
+    #[test]
+    fn mint_into_appends_the_same_token_mint_returns() {
+        let sid = SessionId::parse(SID).unwrap();
+        let nonce = Nonce::new(0.25).unwrap();
+        let data = TokenParams {
+            data: "name=Ann & co: \"é\"".to_owned(),
+            ..TokenParams::default()
+        };
+        for options in [defaults(), TokenOptions::new(data, NOW).unwrap()] {
+            for format in [TokenFormat::T1, TokenFormat::Jwt] {
+                let token = signer()
+                    .mint_with_nonce(format, &sid, &options, NOW, &nonce)
+                    .unwrap();
+                let mut out = b"before:".to_vec();
+                signer()
+                    .mint_into(format, &sid, &options, NOW, &nonce, &mut out)
+                    .unwrap();
+                assert_eq!(out, [b"before:", token.as_bytes()].concat(), "{format:?}");
+            }
+        }
+        let foreign = SessionId::parse(FOREIGN).unwrap();
+        let mut out = b"kept".to_vec();
+        let err = signer().mint_into(
+            TokenFormat::T1,
+            &foreign,
+            &defaults(),
+            NOW,
+            &nonce,
+            &mut out,
+        );
+        assert!(matches!(err, Err(OpenTokError::ForeignSession { .. })));
+        assert_eq!(out, b"kept");
     }
 
     #[test]

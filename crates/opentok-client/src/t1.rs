@@ -28,6 +28,31 @@ pub(crate) fn mint(
     create_time: u64,
     nonce: &Nonce,
 ) -> String {
+    let mut token = Vec::new();
+    mint_into(
+        mac,
+        partner_prefix,
+        session_id,
+        options,
+        create_time,
+        nonce,
+        &mut token,
+    );
+    // Only the ASCII prefix and base64 were written.
+    String::from_utf8(token).unwrap_or_default()
+}
+
+/// [`mint`], appending the token's ASCII bytes to `out`: a server can write it straight into a
+/// response body, with no intermediate string to allocate, check for UTF-8 and copy.
+pub(crate) fn mint_into(
+    mac: &Hmac<Sha1>,
+    partner_prefix: &[u8],
+    session_id: &SessionId,
+    options: &TokenOptions,
+    create_time: u64,
+    nonce: &Nonce,
+    out: &mut Vec<u8>,
+) {
     // plaintext = "partner_id=<key>&sig=" <40 hex> ":" <data_string>. The signature slot has a fixed
     // width, so the data string is written in place and the hex filled in afterwards.
     let head = partner_prefix.len() + SIG_HEX_LEN + 1;
@@ -48,10 +73,14 @@ pub(crate) fn mint(
         slot[1] = HEX[usize::from(byte & 0x0f)];
     }
 
-    let mut token = String::with_capacity(T1_PREFIX.len() + plain.len().div_ceil(3) * 4);
-    token.push_str(T1_PREFIX);
-    STANDARD.encode_string(&plain, &mut token);
-    token
+    out.extend_from_slice(T1_PREFIX.as_bytes());
+    let start = out.len();
+    out.resize(start + plain.len().div_ceil(3) * 4, 0);
+    // The slot was sized for the padded encoding, so this cannot run out of room.
+    let written = STANDARD
+        .encode_slice(&plain, &mut out[start..])
+        .unwrap_or(0);
+    out.truncate(start + written);
 }
 
 /// The exact string a T1 token signs, in the Node SDK's layout:

@@ -27,6 +27,31 @@ impl ObjectWriter {
         self
     }
 
+    /// Adds `"name":"…"` with the text `write` appends, which is expected to be plain ASCII (a
+    /// token). Anything else still comes out as valid JSON, escaped like [`ObjectWriter::string`].
+    ///
+    /// # Errors
+    /// `write`'s error; the writer should then be dropped.
+    pub fn string_from<E>(
+        &mut self,
+        name: &str,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<&mut Self, E> {
+        self.key(name);
+        let start = self.buf.len();
+        self.buf.push(b'"');
+        write(&mut self.buf)?;
+        let written = &self.buf[start + 1..];
+        if needs_escape(written) || !written.is_ascii() {
+            let text = String::from_utf8_lossy(written).into_owned();
+            self.buf.truncate(start);
+            push_string(&mut self.buf, &text);
+        } else {
+            self.buf.push(b'"');
+        }
+        Ok(self)
+    }
+
     /// Adds `"name":value` for an unsigned integer.
     pub fn unsigned(&mut self, name: &str, value: u64) -> &mut Self {
         self.key(name);
@@ -96,6 +121,32 @@ mod tests {
             push_string(&mut out, s);
             assert_eq!(out, serde_string(s), "{s:?}");
         }
+    }
+
+    #[test]
+    fn written_text_is_copied_when_plain_and_escaped_otherwise() {
+        for text in ["T1==abc+/=", "", "a\"b\\c\n", "é😀"] {
+            let mut w = ObjectWriter::with_capacity(0);
+            w.string_from("t", |buf| {
+                buf.extend_from_slice(text.as_bytes());
+                Ok::<_, ()>(())
+            })
+            .unwrap();
+            let expected = serde_json::to_vec(&serde_json::json!({ "t": text })).unwrap();
+            assert_eq!(w.finish(), expected, "{text:?}");
+        }
+        let mut w = ObjectWriter::with_capacity(0);
+        w.string_from("t", |buf| {
+            buf.extend_from_slice(b"ok\xff");
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+        assert_eq!(w.finish(), "{\"t\":\"ok\u{fffd}\"}".as_bytes());
+        let mut w = ObjectWriter::with_capacity(0);
+        assert_eq!(
+            w.string_from("t", |_| Err("refused")).err(),
+            Some("refused")
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use opentok_client::OpenTokApi;
-use tiny_opentok_domain::{Session, SessionId};
+use tiny_opentok_domain::Session;
 use tiny_opentok_storage::SessionStore;
 
 use crate::error::ApiError;
@@ -46,7 +46,6 @@ impl AppState {
     /// # Errors
     /// [`ApiError::SessionNotFound`], or a store failure.
     pub async fn find_session(&self, id: &str) -> Result<Session, ApiError> {
-        let id = SessionId::parse(id).map_err(|_| ApiError::SessionNotFound)?;
-        self.store.get(&id).await?.ok_or(ApiError::SessionNotFound)
+        self.store.find(id).await?.ok_or(ApiError::SessionNotFound)
     }
 }
