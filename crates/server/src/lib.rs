@@ -8,6 +8,7 @@
 pub mod config;
 pub mod error;
 pub mod json;
+pub mod log_writer;
 pub mod logging;
 pub mod middleware;
 pub mod openapi;

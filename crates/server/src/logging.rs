@@ -6,7 +6,7 @@
 //! 2026-11-28T05:03:31.123456Z  INFO tiny_opentok_server::middleware: request method=POST path=/session/1_MX4…/access status=201 latency_us=41
 //! ```
 //!
-//! It exists because every request writes a line. tracing-subscriber's formatter put each part
+//! It exists because every request writes a line (and [`crate::log_writer`] gets the lines out). tracing-subscriber's formatter put each part
 //! through `core::fmt`, painted every field name with an (empty) ANSI style and formatted the date
 //! from scratch; that was an eighth of the token route's instructions. Here integers are printed
 //! with `itoa`, plain strings are copied and the date is formatted once per second per thread.
@@ -27,20 +27,16 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::log_writer::{BatchWriter, FlushGuard};
+
 /// Installs the global subscriber: the `RUST_LOG` filter (default `info`), plain lines or JSON
-/// (`LOG_FORMAT=json`), written to stderr by a background thread that batches lines, so a request
-/// pays for formatting its line but not for the write system call. Keep the guard alive: dropping
-/// it flushes the lines still queued.
-pub fn init() -> tracing_appender::non_blocking::WorkerGuard {
+/// (`LOG_FORMAT=json`), batched per thread on their way to stderr (see [`crate::log_writer`]).
+/// Keep the guard alive: dropping it writes the lines still buffered.
+pub fn init() -> FlushGuard {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v == "json");
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        // Under overload, block rather than drop log lines; a small queue keeps memory small (the
-        // default reserves room for 128,000 lines up front).
-        .lossy(false)
-        .buffered_lines_limit(4096)
-        .finish(std::io::BufWriter::new(std::io::stderr()));
+    let (writer, guard) = BatchWriter::stderr();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer);
