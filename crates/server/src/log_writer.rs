@@ -103,31 +103,28 @@ impl BatchWriter {
 }
 
 impl Shared {
-    /// This thread's buffer for this writer, registered with the flusher on first use.
-    fn local_buffer(self: &Arc<Self>) -> Buffer {
+    /// Appends to this thread's buffer for this writer (registered with the flusher on first
+    /// use), writing the buffer out when it is full or the line is urgent.
+    fn append(&self, line: &[u8], urgent: bool) {
         thread_local! {
             static BUFFERS: RefCell<Vec<(usize, Buffer)>> = const { RefCell::new(Vec::new()) };
         }
-        BUFFERS.with(|buffers| {
+        let full = BUFFERS.with(|buffers| {
             let mut buffers = buffers.borrow_mut();
-            if let Some((_, buffer)) = buffers.iter().find(|(id, _)| *id == self.id) {
-                return Arc::clone(buffer);
-            }
-            let buffer = Buffer::default();
-            lock(&self.buffers).push(Arc::clone(&buffer));
-            buffers.push((self.id, Arc::clone(&buffer)));
-            buffer
-        })
-    }
-
-    fn append(self: &Arc<Self>, line: &[u8], urgent: bool) {
-        let buffer = self.local_buffer();
-        let full = {
-            let mut pending = lock(&buffer);
+            let buffer = match buffers.iter().position(|(id, _)| *id == self.id) {
+                Some(at) => &buffers[at].1,
+                None => {
+                    let buffer = Buffer::default();
+                    lock(&self.buffers).push(Arc::clone(&buffer));
+                    buffers.push((self.id, buffer));
+                    &buffers[buffers.len() - 1].1
+                }
+            };
+            let mut pending = lock(buffer);
             pending.extend_from_slice(line);
             (urgent || pending.len() >= self.config.flush_bytes)
                 .then(|| std::mem::take(&mut *pending))
-        };
+        });
         if let Some(chunk) = full {
             self.write_out(&chunk);
         }
@@ -169,12 +166,12 @@ impl Drop for FlushGuard {
 }
 
 /// What `tracing-subscriber` writes one formatted line through.
-pub struct LineWriter {
-    shared: Arc<Shared>,
+pub struct LineWriter<'a> {
+    shared: &'a Shared,
     urgent: bool,
 }
 
-impl Write for LineWriter {
+impl Write for LineWriter<'_> {
     fn write(&mut self, line: &[u8]) -> io::Result<usize> {
         self.shared.append(line, self.urgent);
         Ok(line.len())
@@ -186,18 +183,18 @@ impl Write for LineWriter {
 }
 
 impl<'a> MakeWriter<'a> for BatchWriter {
-    type Writer = LineWriter;
+    type Writer = LineWriter<'a>;
 
-    fn make_writer(&'a self) -> LineWriter {
+    fn make_writer(&'a self) -> LineWriter<'a> {
         LineWriter {
-            shared: Arc::clone(&self.shared),
+            shared: &self.shared,
             urgent: false,
         }
     }
 
-    fn make_writer_for(&'a self, meta: &Metadata<'_>) -> LineWriter {
+    fn make_writer_for(&'a self, meta: &Metadata<'_>) -> LineWriter<'a> {
         LineWriter {
-            shared: Arc::clone(&self.shared),
+            shared: &self.shared,
             urgent: *meta.level() <= Level::WARN,
         }
     }
