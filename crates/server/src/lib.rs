@@ -101,12 +101,20 @@ impl AppDeps {
             connect_timeout: Duration::from_millis(settings.opentok.connect_timeout_ms.max(1)),
             token_format,
         };
-        let store = MemoryStore::with_config(MemoryStoreConfig {
+        let idle_ttl = settings.storage.idle_ttl_secs.map(Duration::from_secs);
+        let store = Arc::new(MemoryStore::with_config(MemoryStoreConfig {
             capacity: settings.storage.capacity,
-            idle_ttl: settings.storage.idle_ttl_secs.map(Duration::from_secs),
-        });
+            idle_ttl,
+        }));
+        if let Some(ttl) = idle_ttl {
+            // Expired sessions leave memory within about a quarter of the TTL, request or not.
+            let every = (ttl / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
+            if let Err(e) = store.sweep_every(every) {
+                tracing::warn!(error = %e, "no sweeper thread; expired sessions are swept by requests only");
+            }
+        }
         Ok(Self {
-            store: Arc::new(store),
+            store,
             opentok: Arc::new(move || -> Box<dyn OpenTokApi> {
                 Box::new(HttpOpenTokClient::new(client_config.clone()))
             }),

@@ -148,6 +148,38 @@ impl MemoryStore {
         }
     }
 
+    /// Sessions held right now, expired ones included until a sweep removes them: what the store's
+    /// memory holds, where [`SessionStore::count`] counts live sessions only.
+    pub fn held(&self) -> usize {
+        self.len.load(Ordering::Acquire)
+    }
+
+    /// Runs [`MemoryStore::purge_expired`] every `every` on a background thread, so that expired
+    /// sessions leave memory even when no request comes to sweep them. The thread holds the store
+    /// only weakly and ends within one interval of the store being dropped. Without `idle_ttl`
+    /// there is nothing to sweep and no thread is started.
+    ///
+    /// # Errors
+    /// The OS refused to start the thread; sweeps then still happen on the request path.
+    pub fn sweep_every(self: &Arc<Self>, every: Duration) -> std::io::Result<()> {
+        if self.expiry.is_none() {
+            return Ok(());
+        }
+        let store = Arc::downgrade(self);
+        std::thread::Builder::new()
+            .name("session-sweeper".to_owned())
+            .spawn(move || loop {
+                std::thread::sleep(every);
+                match store.upgrade() {
+                    Some(store) => {
+                        store.purge_expired();
+                    }
+                    None => return,
+                }
+            })
+            .map(drop)
+    }
+
     /// Removes every expired session now and returns how many went. Always 0 without `idle_ttl`.
     ///
     /// Walks the whole map, one shard lock at a time. Calling it from a timer (say once per TTL)

@@ -270,6 +270,40 @@ async fn purge_expired_removes_only_expired_sessions_and_counts_them() {
 }
 
 #[tokio::test]
+async fn the_sweeper_thread_frees_expired_sessions_without_any_request() {
+    let (store, clock) = expiring(None);
+    let store = Arc::new(store);
+    let old = sessions(3);
+    insert_all(&store, &old).await;
+    clock.advance(TTL / 2);
+    let young = fresh_session();
+    store.insert(young.clone()).await.unwrap();
+    clock.advance(TTL / 2);
+    assert_eq!(store.held(), 4, "nothing has swept yet");
+
+    store.sweep_every(Duration::from_millis(10)).unwrap();
+    let started = std::time::Instant::now();
+    while store.held() != 1 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the sweeper never ran: {} held",
+            store.held()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(store.get(&young.id).await.unwrap(), Some(young));
+}
+
+#[tokio::test]
+async fn without_a_ttl_no_sweeper_is_needed_and_nothing_leaves() {
+    let store = Arc::new(MemoryStore::new());
+    insert_all(&store, &sessions(2)).await;
+    store.sweep_every(Duration::from_millis(1)).unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(store.held(), 2);
+}
+
+#[tokio::test]
 async fn a_zero_ttl_expires_sessions_as_soon_as_they_are_stored() {
     let config = MemoryStoreConfig {
         capacity: None,
