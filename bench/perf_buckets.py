@@ -9,14 +9,14 @@ import sys
 from collections import Counter
 
 BUCKETS = [
-    ("logging: tracing fmt layer + stderr writes", r"tracing_subscriber::fmt|std::io::stdio|StderrLock|Stderr as"),
+    ("logging: formatter, line buffers, stderr writes", r"tracing_subscriber::fmt|tiny_opentok_server::log(ging|_writer)|std::io::stdio|StderrLock|Stderr as"),
     ("kernel: loopback TCP, epoll and other syscalls", r"\[kernel\.kallsyms\]"),
     ("tracing spans and dispatch (#[instrument], TracingLogger)", r"tracing_subscriber|tracing_core|tracing::span|tracing_actix_web"),
     ("token and auth-JWT signing (HMAC-SHA1/SHA256, base64, JWT)", r"sha1|sha2|hmac|base64|jsonwebtoken|opentok_client::(sign|token|jwt)"),
     ("REST call to the mock (awc client)", r"awc::|actix_http::client|opentok_client::client::.*(create|interpret|post_)"),
     ("session store", r"tiny_opentok_storage"),
     ("request body and parameter parsing", r"tiny_opentok_server::params|serde_urlencoded"),
-    ("JSON serialisation (serde_json)", r"serde_json"),
+    ("JSON (serde_json, our response writer)", r"serde_json|tiny_opentok_server::json"),
     ("routing (actix-router regex)", r"regex_automata|actix_router"),
     ("our handlers and domain (rest)", r"tiny_opentok|opentok_client"),
     ("actix-http/actix-web/tokio (framework, I/O polling)", r"actix_|tokio::|mio::|futures_"),

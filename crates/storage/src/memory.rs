@@ -31,8 +31,9 @@ pub struct MemoryStoreConfig {
 /// - **Idle expiry** (off by default): a session neither inserted nor read for `idle_ttl` is
 ///   treated as absent. It is removed when it is next looked up, by a sweep of the whole map that
 ///   an insert runs at most once per `idle_ttl`, by a sweep when the store is full or counted and
-///   something may have expired, or by [`MemoryStore::purge_expired`], which the server may call
-///   from a timer to keep those sweeps off the request path.
+///   something may have expired, or by [`MemoryStore::purge_expired`], which
+///   [`MemoryStore::sweep_every`] runs from a thread (the server starts one) to keep those sweeps
+///   off the request path.
 /// - **Memory**: each session costs its id once (the map key) plus a 24-byte slot; the id is not
 ///   stored a second time inside the value.
 pub struct MemoryStore {
