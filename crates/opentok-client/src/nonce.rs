@@ -42,19 +42,28 @@ impl Nonce {
             text: [0; 32],
             len: 0,
         };
-        // JavaScript switches to exponent notation below 1e-6 (Number::toString, ECMA-262 7.1.12.1);
-        // both branches print the shortest digits that round-trip, as JavaScript does.
-        let written = if value == 0.0 || value >= 1e-6 {
-            fmt::write(&mut buf, format_args!("{value}"))
+        if value >= RYU_DECIMAL_FROM {
+            // Every token prints one of these; ryu is several times cheaper than core::fmt's
+            // shortest-float path and prints the same digits in the same decimal form here.
+            fmt::Write::write_str(&mut buf, ryu::Buffer::new().format_finite(value)).ok()?;
         } else {
-            fmt::write(&mut buf, format_args!("{value:e}"))
-        };
-        written.ok()?;
+            Self::write_with_core_fmt(&mut buf, value).ok()?;
+        }
         Some(Self {
             value,
             text: buf.text,
             len: buf.len,
         })
+    }
+
+    /// JavaScript's `Number::toString` (ECMA-262 7.1.12.1) for `0 <= value < 1`: decimal from 1e-6
+    /// up, exponent notation below; both print the shortest digits that round-trip.
+    fn write_with_core_fmt(buf: &mut StackText, value: f64) -> fmt::Result {
+        if value == 0.0 || value >= 1e-6 {
+            fmt::write(buf, format_args!("{value}"))
+        } else {
+            fmt::write(buf, format_args!("{value:e}"))
+        }
     }
 
     /// The value.
@@ -90,6 +99,10 @@ impl PartialEq for Nonce {
         self.value == other.value
     }
 }
+
+/// From here up ryu writes plain decimals (`0.00001234`); below it switches to exponents earlier
+/// than JavaScript does (`1.234e-6` where JavaScript prints `0.000001234`).
+const RYU_DECIMAL_FROM: f64 = 1e-5;
 
 struct StackText {
     text: [u8; 32],
@@ -145,7 +158,50 @@ mod tests {
         assert!((0.0..1.0).contains(&a.value()));
     }
 
+    fn core_fmt_text(value: f64) -> String {
+        let mut buf = StackText {
+            text: [0; 32],
+            len: 0,
+        };
+        Nonce::write_with_core_fmt(&mut buf, value).unwrap();
+        String::from_utf8(buf.text[..usize::from(buf.len)].to_vec()).unwrap()
+    }
+
+    #[test]
+    fn ryu_and_core_fmt_agree_around_where_ryu_takes_over() {
+        for value in [
+            1e-5,
+            f64::from_bits(1e-5f64.to_bits() + 1),
+            1.234e-5,
+            9.99e-5,
+            1e-4,
+            0.001,
+            0.1,
+            0.5,
+            1.0 - f64::EPSILON,
+        ] {
+            assert_eq!(
+                Nonce::new(value).unwrap().as_str(),
+                core_fmt_text(value),
+                "{value:e}"
+            );
+        }
+    }
+
     proptest! {
+        #[test]
+        fn ryu_prints_what_core_fmt_prints(bits in 0u64..(1u64 << 53)) {
+            let value = bits as f64 / (1u64 << 53) as f64;
+            let nonce = Nonce::new(value).unwrap();
+            prop_assert_eq!(nonce.as_str(), core_fmt_text(value));
+        }
+
+        #[test]
+        fn ryu_prints_what_core_fmt_prints_for_small_values(value in 1e-5f64..1e-3) {
+            let nonce = Nonce::new(value).unwrap();
+            prop_assert_eq!(nonce.as_str(), core_fmt_text(value));
+        }
+
         #[test]
         fn text_parses_back_to_the_same_value(bits in 0u64..(1u64 << 53)) {
             let value = bits as f64 / (1u64 << 53) as f64;
