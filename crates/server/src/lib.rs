@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::middleware::{from_fn, Condition, ErrorHandlers};
+use actix_web::middleware::{Condition, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use opentok_client::{ClientConfig, Credentials, HttpOpenTokClient, OpenTokApi, TokenFormat};
 use secrecy::SecretString;
@@ -162,22 +162,19 @@ impl Application {
                 opentok: (deps.opentok)(),
                 clock: Arc::clone(&deps.clock),
             };
-            let gate = gate.clone();
             // Outermost last: log → JSON safety net → CORS → gate (header limit, auth) → routes.
             App::new()
                 .app_data(web::Data::new(state))
                 .app_data(limit)
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
-                .wrap(from_fn(move |req, next| {
-                    middleware::gate(gate.clone(), req, next)
-                }))
+                .wrap(gate.clone())
                 .wrap(Condition::new(
                     !origins.is_empty(),
                     middleware::cors(&origins),
                 ))
                 .wrap(ErrorHandlers::new().default_handler(middleware::json_errors))
-                .wrap(from_fn(middleware::log_request))
+                .wrap(middleware::RequestLog)
         })
         .max_connections(http.max_connections)
         .client_request_timeout(Duration::from_millis(http.client_request_timeout_ms))

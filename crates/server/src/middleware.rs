@@ -1,15 +1,20 @@
 //! Cross-cutting request handling: the gate (header-size limit and optional API-key auth), CORS, a
 //! JSON safety net for errors produced outside our handlers, and the per-request log line.
 
+use std::future::{ready, Future, Ready};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
 use actix_cors::Cors;
 use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::{header, Method, StatusCode};
-use actix_web::middleware::{ErrorHandlerResponse, Next};
+use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError as _};
+use futures_util::future::{Either, MapOk, TryFutureExt as _};
+use pin_project_lite::pin_project;
 use subtle::ConstantTimeEq as _;
 
 use crate::error::ApiError;
@@ -55,23 +60,61 @@ pub struct Gate {
 
 /// Refuses oversized request heads with 431, then, when API keys are configured, requires
 /// `Authorization: Bearer <key>` on every route but `/healthz` and CORS preflights (401).
-/// One layer for both keeps the per-request cost of the middleware stack down.
-pub async fn gate(
-    gate: Gate,
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    if let Some(error) = refusal(&gate, &req) {
-        let mut response = error.error_response();
-        if matches!(error, ApiError::Unauthorized) {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Bearer"),
-            );
-        }
-        return Ok(req.into_response(response).map_into_right_body());
+/// One layer for both, written out as a `Transform` rather than `from_fn`, which would box a
+/// future per request.
+impl<S, B> Transform<S, ServiceRequest> for Gate
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Transform = GateService<S>;
+    type InitError = ();
+    type Future = Ready<Result<GateService<S>, ()>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(GateService {
+            service,
+            gate: self.clone(),
+        }))
     }
-    Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// The [`Gate`] in front of the routes.
+pub struct GateService<S> {
+    service: S,
+    gate: Gate,
+}
+
+type PassedGate<B> = fn(ServiceResponse<B>) -> ServiceResponse<EitherBody<B>>;
+
+impl<S, B> Service<ServiceRequest> for GateService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Future =
+        Either<Ready<Result<Self::Response, Self::Error>>, MapOk<S::Future, PassedGate<B>>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        if let Some(error) = refusal(&self.gate, &req) {
+            let mut response = error.error_response();
+            if matches!(error, ApiError::Unauthorized) {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer"),
+                );
+            }
+            return Either::Left(ready(Ok(req.into_response(response).map_into_right_body())));
+        }
+        let passed: PassedGate<B> = ServiceResponse::map_into_left_body;
+        Either::Right(self.service.call(req).map_ok(passed))
+    }
 }
 
 fn refusal(gate: &Gate, req: &ServiceRequest) -> Option<ApiError> {
@@ -156,28 +199,83 @@ pub fn json_errors<B: MessageBody + 'static>(
     ))
 }
 
-/// One log line per request: method, path, status, latency. Never headers or bodies.
-pub async fn log_request(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let started = Instant::now();
-    let result = next.call(req).await;
-    let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    match &result {
-        // The response still holds its request: no copy of the path is made for the log line.
-        Ok(res) => tracing::info!(
-            method = res.request().method().as_str(),
-            path = res.request().path(),
-            status = res.status().as_u16(),
-            latency_us,
-            "request"
-        ),
-        Err(e) => tracing::info!(
-            status = e.as_response_error().status_code().as_u16(),
-            latency_us,
-            "request"
-        ),
+/// One log line per request: method, path, status, latency. Never headers or bodies. The
+/// outermost layer, written out as a `Transform` so that it boxes nothing per request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestLog;
+
+impl<S, B> Transform<S, ServiceRequest> for RequestLog
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Transform = RequestLogService<S>;
+    type InitError = ();
+    type Future = Ready<Result<RequestLogService<S>, ()>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(RequestLogService { service }))
     }
-    result
+}
+
+/// The [`RequestLog`] around everything else.
+pub struct RequestLogService<S> {
+    service: S,
+}
+
+impl<S, B> Service<ServiceRequest> for RequestLogService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Future = Logged<S::Future>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        Logged {
+            inner: self.service.call(req),
+            started: Instant::now(),
+        }
+    }
+}
+
+pin_project! {
+    /// A request's future that writes its log line when it completes.
+    pub struct Logged<F> {
+        #[pin]
+        inner: F,
+        started: Instant,
+    }
+}
+
+impl<F, B> Future for Logged<F>
+where
+    F: Future<Output = Result<ServiceResponse<B>, actix_web::Error>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = ready!(this.inner.poll(cx));
+        let latency_us = u64::try_from(this.started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        match &result {
+            // The response still holds its request: no copy of the path is made for the log line.
+            Ok(res) => tracing::info!(
+                method = res.request().method().as_str(),
+                path = res.request().path(),
+                status = res.status().as_u16(),
+                latency_us,
+                "request"
+            ),
+            Err(e) => tracing::info!(
+                status = e.as_response_error().status_code().as_u16(),
+                latency_us,
+                "request"
+            ),
+        }
+        Poll::Ready(result)
+    }
 }
