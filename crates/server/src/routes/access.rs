@@ -81,7 +81,8 @@ fn access_json<E>(
     session_id: &str,
     api_key: &str,
 ) -> Result<Vec<u8>, E> {
-    // A T1 token is about 4/3 of (its data string plus 60 bytes); the data may triple when escaped.
+    // Room for a T1 token (4/3 of a plaintext of about 240 bytes of fields and signature, the id and
+    // the data, which escaping may triple), the id once more, the key and the names.
     let guess = 4 * (3 * data.len() + 2 * session_id.len() + 240) / 3 + api_key.len() + 96;
     let mut w = ObjectWriter::with_capacity(guess);
     w.string_from("token", token)?
