@@ -120,15 +120,10 @@ impl TokenSigner {
         now: u64,
         nonce: &Nonce,
     ) -> Result<String, OpenTokError> {
-        self.check_owner(session_id)?;
-        Ok(t1::mint(
-            &self.sha1,
-            &self.partner_prefix,
-            session_id,
-            options,
-            now,
-            nonce,
-        ))
+        let mut token = Vec::new();
+        self.mint_into(TokenFormat::T1, session_id, options, now, nonce, &mut token)?;
+        // Only the ASCII prefix and base64 were written.
+        Ok(String::from_utf8(token).unwrap_or_default())
     }
 
     /// An HS256 JWT client token with the Node SDK's header and claim order

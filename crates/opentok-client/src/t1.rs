@@ -18,31 +18,9 @@ const SIG_HEX_LEN: usize = 40;
 const HEX: &[u8; 16] = b"0123456789abcdef";
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
-/// Signs with a pre-keyed HMAC state (cloned per token, so the key schedule runs once per client).
-pub(crate) fn mint(
-    mac: &Hmac<Sha1>,
-    partner_prefix: &[u8],
-    session_id: &SessionId,
-    options: &TokenOptions,
-    create_time: u64,
-    nonce: &Nonce,
-) -> String {
-    let mut token = Vec::new();
-    mint_into(
-        mac,
-        partner_prefix,
-        session_id,
-        options,
-        create_time,
-        nonce,
-        &mut token,
-    );
-    // Only the ASCII prefix and base64 were written.
-    String::from_utf8(token).unwrap_or_default()
-}
-
-/// [`mint`], appending the token's ASCII bytes to `out`: a server can write it straight into a
-/// response body, with no intermediate string to allocate, check for UTF-8 and copy.
+/// Signs with a pre-keyed HMAC state (cloned per token, so the key schedule runs once per client)
+/// and appends the token's ASCII bytes to `out`: a server can write it straight into a response
+/// body, with no intermediate string to allocate, check for UTF-8 and copy.
 pub(crate) fn mint_into(
     mac: &Hmac<Sha1>,
     partner_prefix: &[u8],
@@ -440,15 +418,17 @@ mod tests {
         let mac = Hmac::<Sha1>::new_from_slice(b"right").unwrap();
         let sid = SessionId::parse(SID).unwrap();
         let nonce = Nonce::new(0.5).unwrap();
-        let token = mint(
+        let mut token = Vec::new();
+        mint_into(
             &mac,
             b"partner_id=123456&sig=",
             &sid,
             &options("", &[]),
             NOW,
             &nonce,
+            &mut token,
         );
-        let decoded = decode(&token).unwrap();
+        let decoded = decode(std::str::from_utf8(&token).unwrap()).unwrap();
         assert!(decoded.verify(&SecretString::from("right")));
         assert!(!decoded.verify(&SecretString::from("wrong")));
         let forged = T1Token {
