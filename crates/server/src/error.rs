@@ -1,4 +1,6 @@
-//! The one place that knows HTTP statuses: every failure becomes `{"error": code, "message": text}`.
+//! The one place that knows HTTP statuses: every failure becomes `{"error": code, "message": text}`,
+//! with the table below as the only map from failure to status and code (docs/api.md repeats it,
+//! and a test holds the two together).
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
@@ -16,6 +18,9 @@ pub enum ApiError {
     /// The body or a parameter could not be read (malformed JSON, wrong type, ...).
     #[error("{0}")]
     BadRequest(String),
+    /// A browser request from an origin, or with a method or header, that CORS does not allow.
+    #[error("{0}")]
+    CorsRejected(String),
     /// No stored session has this id.
     #[error("no session with this id was created by this server")]
     SessionNotFound,
@@ -100,6 +105,7 @@ impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str) {
         match self {
             Self::Domain(_) | Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "invalid_parameter"),
+            Self::CorsRejected(_) => (StatusCode::FORBIDDEN, "cors_rejected"),
             Self::SessionNotFound => (StatusCode::NOT_FOUND, "session_not_found"),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::HeadersTooLarge { .. } => (
@@ -136,14 +142,19 @@ impl ResponseError for ApiError {
             // Logged once, here, with the cause chain; 5xx Display texts are generic for the client.
             tracing::error!(error = %self, cause = %Chain(self), code, "request failed");
         }
-        let message = self.to_string();
         let mut response = HttpResponse::build(status);
-        if let Self::MethodNotAllowed { allow, .. } = self {
-            response.insert_header((header::ALLOW, *allow));
+        match self {
+            Self::MethodNotAllowed { allow, .. } => {
+                response.insert_header((header::ALLOW, *allow));
+            }
+            Self::Unauthorized => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            _ => {}
         }
         response.json(ErrorBody {
             error: code,
-            message: &message,
+            message: &self.to_string(),
         })
     }
 }
@@ -164,5 +175,118 @@ impl std::fmt::Display for Chain<'_> {
             source = e.source();
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One of each variant. The match below has no wildcard, so a new variant does not compile
+    /// until it is listed here, and so checked against the documented table.
+    fn one_of_each() -> Vec<ApiError> {
+        let all = vec![
+            ApiError::Domain(DomainError::DataTooLong {
+                max: 1000,
+                len: 1001,
+            }),
+            ApiError::BadRequest("x".into()),
+            ApiError::CorsRejected("x".into()),
+            ApiError::SessionNotFound,
+            ApiError::Unauthorized,
+            ApiError::HeadersTooLarge { limit: 1 },
+            ApiError::RouteNotFound("/x".into()),
+            ApiError::MethodNotAllowed {
+                method: "GET".into(),
+                allow: "POST",
+            },
+            ApiError::PayloadTooLarge { limit: 1 },
+            ApiError::UnsupportedMediaType("text/plain".into()),
+            ApiError::Upstream(OpenTokError::Unreachable { reason: "x".into() }),
+            ApiError::UpstreamTimeout(OpenTokError::Timeout { timeout_ms: 1 }),
+            ApiError::StoreFull(StoreError::Full { capacity: 1 }),
+            ApiError::Internal("x".into()),
+        ];
+        for e in &all {
+            match e {
+                ApiError::Domain(_)
+                | ApiError::BadRequest(_)
+                | ApiError::CorsRejected(_)
+                | ApiError::SessionNotFound
+                | ApiError::Unauthorized
+                | ApiError::HeadersTooLarge { .. }
+                | ApiError::RouteNotFound(_)
+                | ApiError::MethodNotAllowed { .. }
+                | ApiError::PayloadTooLarge { .. }
+                | ApiError::UnsupportedMediaType(_)
+                | ApiError::Upstream(_)
+                | ApiError::UpstreamTimeout(_)
+                | ApiError::StoreFull(_)
+                | ApiError::Internal(_) => {}
+            }
+        }
+        all
+    }
+
+    /// `(status, code)` of each row of the error table in docs/api.md.
+    fn documented() -> Vec<(u16, String)> {
+        let doc = include_str!("../../../docs/api.md");
+        let table = doc
+            .split("## Errors")
+            .nth(1)
+            .expect("docs/api.md has an Errors section");
+        table
+            .lines()
+            .filter_map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let status = cells.get(1)?.parse().ok()?;
+                let code = cells.get(2)?.trim_matches('`').to_owned();
+                Some((status, code))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_error_has_its_documented_status_and_code_and_a_json_body() {
+        let table = documented();
+        let mut seen = Vec::new();
+        for e in one_of_each() {
+            let (status, code) = e.parts();
+            let row = (status.as_u16(), code.to_owned());
+            assert!(table.contains(&row), "{row:?} is not in docs/api.md");
+            let response = e.error_response();
+            assert_eq!(response.status(), status);
+            assert_eq!(
+                response.headers().get(header::CONTENT_TYPE).unwrap(),
+                "application/json"
+            );
+            seen.push(row);
+        }
+        for row in &table {
+            assert!(
+                seen.contains(row),
+                "docs/api.md lists {row:?}, which no error has"
+            );
+        }
+    }
+
+    #[test]
+    fn allow_and_www_authenticate_come_with_their_errors() {
+        let e = ApiError::MethodNotAllowed {
+            method: "GET".into(),
+            allow: "POST",
+        };
+        assert_eq!(
+            e.error_response().headers().get(header::ALLOW).unwrap(),
+            "POST"
+        );
+        let e = ApiError::Unauthorized;
+        assert_eq!(
+            e.error_response()
+                .headers()
+                .get(header::WWW_AUTHENTICATE)
+                .unwrap(),
+            "Bearer"
+        );
     }
 }

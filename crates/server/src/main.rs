@@ -4,9 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use rand::Rng as _;
-use secrecy::SecretString;
-use tiny_opentok_server::config::{Settings, Sources};
+use tiny_opentok_server::configuration::{Settings, Sources};
 use tiny_opentok_server::{AppDeps, Application};
 
 /// Creates OpenTok sessions and mints client tokens over HTTP.
@@ -30,7 +28,7 @@ struct Cli {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Dropped at the end of main, which flushes the lines still queued.
-    let _log_guard = tiny_opentok_server::logging::init();
+    let _log_guard = tiny_opentok_server::telemetry::init();
     let sources = Sources {
         config_dir: PathBuf::from("config"),
         config_file: cli.config.clone(),
@@ -50,26 +48,7 @@ fn main() -> ExitCode {
 async fn serve(mut settings: Settings, mock: bool) -> Result<(), Box<dyn std::error::Error>> {
     // Kept alive for the life of the server.
     let _mock = if mock {
-        let key: u32 = rand::thread_rng().gen_range(10_000_000..100_000_000);
-        let secret: String = (0..40)
-            .map(|_| char::from_digit(rand::thread_rng().gen_range(0..16), 16).unwrap_or('0'))
-            .collect();
-        let mock = opentok_mock::MockOpenTok::start(opentok_mock::MockConfig {
-            addr: ([127, 0, 0, 1], 0).into(),
-            api_key: key.to_string(),
-            api_secret: secret.clone(),
-            latency: std::time::Duration::ZERO,
-        })
-        .await?;
-        tracing::warn!(
-            mock_url = mock.url(),
-            api_key = key,
-            "running against the built-in mock OpenTok: sessions and tokens are NOT real"
-        );
-        settings.opentok.key = Some(key.to_string());
-        settings.opentok.secret = Some(SecretString::from(secret));
-        settings.opentok.api_url = mock.url().to_owned();
-        Some(mock)
+        Some(offline::start_mock(&mut settings).await?)
     } else {
         None
     };
@@ -79,7 +58,7 @@ async fn serve(mut settings: Settings, mock: bool) -> Result<(), Box<dyn std::er
     println!("listening on http://{}", app.address());
     tracing::info!(
         address = %app.address(),
-        token_format = %settings.opentok.token_format,
+        token_format = settings.opentok.token_format.as_str(),
         opentok_url = %settings.opentok.api_url,
         "listening"
     );
@@ -90,4 +69,45 @@ async fn serve(mut settings: Settings, mock: bool) -> Result<(), Box<dyn std::er
 fn fail(e: &dyn std::fmt::Display) -> ExitCode {
     eprintln!("error: {e}");
     ExitCode::FAILURE
+}
+
+/// `--mock-opentok`: a built-in mock OpenTok with generated demo credentials.
+#[cfg(feature = "mock")]
+mod offline {
+    use rand::Rng as _;
+    use secrecy::SecretString;
+    use tiny_opentok_domain::ApiKey;
+    use tiny_opentok_server::configuration::Settings;
+
+    pub async fn start_mock(
+        settings: &mut Settings,
+    ) -> Result<opentok_mock::MockOpenTok, Box<dyn std::error::Error>> {
+        let key: u32 = rand::thread_rng().gen_range(10_000_000..100_000_000);
+        let secret: String = (0..40)
+            .map(|_| char::from_digit(rand::thread_rng().gen_range(0..16), 16).unwrap_or('0'))
+            .collect();
+        let mock = opentok_mock::MockOpenTok::start(opentok_mock::MockConfig::new(
+            key.to_string(),
+            &secret,
+        ))
+        .await?;
+        tracing::warn!(
+            mock_url = mock.url(),
+            api_key = key,
+            "running against the built-in mock OpenTok: sessions and tokens are NOT real"
+        );
+        settings.opentok.key = Some(ApiKey::parse(&key.to_string())?);
+        settings.opentok.secret = Some(SecretString::from(secret));
+        settings.opentok.api_url = mock.url().to_owned();
+        Ok(mock)
+    }
+}
+
+#[cfg(not(feature = "mock"))]
+mod offline {
+    use tiny_opentok_server::configuration::Settings;
+
+    pub async fn start_mock(_: &mut Settings) -> Result<(), Box<dyn std::error::Error>> {
+        Err("--mock-opentok: this build has no mock OpenTok (it was built without the `mock` feature)".into())
+    }
 }

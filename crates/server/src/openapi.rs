@@ -3,10 +3,9 @@
 
 use std::sync::OnceLock;
 
-use actix_web::{web, HttpResponse};
 use utoipa::OpenApi;
 
-use crate::routes::{access, health, session};
+use crate::routes::{access, health, openapi, session};
 
 /// The whole API.
 #[derive(OpenApi)]
@@ -20,7 +19,7 @@ use crate::routes::{access, health, session};
         session::create_session,
         access::create_access,
         health::health_check,
-        openapi_json
+        openapi::openapi_json
     ),
     components(schemas(crate::error::ErrorBody))
 )]
@@ -36,25 +35,4 @@ pub fn document() -> &'static str {
         text.push('\n');
         text
     })
-}
-
-/// `GET /openapi.json`: this document.
-#[utoipa::path(
-    get,
-    path = "/openapi.json",
-    responses((status = 200, description = "The OpenAPI document", content_type = "application/json"))
-)]
-pub async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(document())
-}
-
-/// Registers `/openapi.json`.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/openapi.json")
-            .route(web::get().to(openapi_json))
-            .default_service(web::to(crate::routes::method_not_allowed("GET"))),
-    );
 }

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod health;
+pub mod openapi;
 pub mod session;
 
 use actix_web::{web, HttpRequest};
@@ -14,7 +15,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     access::configure(cfg);
     session::configure(cfg);
     health::configure(cfg);
-    crate::openapi::configure(cfg);
+    openapi::configure(cfg);
 }
 
 /// The resource exists but not with this method.

@@ -1,14 +1,17 @@
-//! `POST /session`.
+//! `POST /session`: creates a session through OpenTok and stores it.
 
+use std::borrow::Cow;
 use std::net::Ipv4Addr;
 
-use actix_web::{web, HttpResponse};
-use serde::Serialize;
-use tiny_opentok_domain::{parse_location, ArchiveMode, MediaMode, Session, SessionOptions};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use tiny_opentok_domain::{
+    parse_location, ArchiveMode, DomainError, MediaMode, Session, SessionOptions,
+};
 
+use crate::body;
 use crate::error::{ApiError, ErrorBody};
-use crate::params::{Params, RawBody};
-use crate::state::AppState;
+use crate::startup::AppState;
 
 /// Registers this resource.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -45,50 +48,61 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create_session(
     state: web::Data<AppState>,
-    body: RawBody,
+    req: HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
-    let options = session_options(&body.parse()?)?;
+    let body = body.map_err(|e| state.body_error(&e))?;
+    let request: SessionRequest<'_> = body::parse(&req, &body)?;
+    let options = request.into_options()?;
     let id = state.opentok.create_session(&options).await?;
     let session = Session {
         id,
         options,
-        created_at: state.clock.now(),
+        created_at: (state.now)(),
     };
     state.store.insert(session.clone()).await?;
     tracing::debug!(session_id = %session.id, "session created");
     Ok(HttpResponse::Created().json(SessionResponse::from(&session)))
 }
 
-fn session_options(p: &Params) -> Result<SessionOptions, ApiError> {
-    let media_mode = p.choice("mediaMode", MediaMode::parse)?.unwrap_or_default();
-    let archive_mode = p
-        .choice("archiveMode", ArchiveMode::parse)?
-        .unwrap_or_default();
-    let location = p.string("location")?.map(parse_location).transpose()?;
-    let e2ee = p.boolean("e2ee")?.unwrap_or(false);
-    Ok(SessionOptions::new(
-        media_mode,
-        archive_mode,
-        location,
-        e2ee,
-    )?)
+/// `POST /session` parameters.
+#[derive(Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SessionRequest<'a> {
+    /// `routed` (default) or `relayed`.
+    #[serde(borrow, deserialize_with = "body::text")]
+    #[schema(value_type = Option<MediaMode>)]
+    media_mode: Option<Cow<'a, str>>,
+    /// A dotted-quad IPv4 location hint.
+    #[serde(borrow, deserialize_with = "body::text")]
+    #[schema(value_type = Option<String>, format = Ipv4, example = "12.34.56.78")]
+    location: Option<Cow<'a, str>>,
+    /// `manual` (default) or `always` (needs `routed`).
+    #[serde(borrow, deserialize_with = "body::text")]
+    #[schema(value_type = Option<ArchiveMode>)]
+    archive_mode: Option<Cow<'a, str>>,
+    /// End-to-end encryption (needs `routed`, not with `always`); `"true"`/`"false"` also accepted.
+    #[serde(deserialize_with = "body::flag")]
+    #[schema(value_type = Option<bool>)]
+    e2ee: Option<bool>,
 }
 
-/// `POST /session` parameters, for the OpenAPI document: [`Params`] reads the body itself so that
-/// each error can name its field.
-#[derive(utoipa::ToSchema)]
-#[schema(rename_all = "camelCase")]
-#[allow(dead_code)]
-pub struct SessionRequest {
-    /// `routed` (default) or `relayed`.
-    media_mode: Option<MediaMode>,
-    /// A dotted-quad IPv4 location hint.
-    #[schema(format = Ipv4, example = "12.34.56.78")]
-    location: Option<String>,
-    /// `manual` (default) or `always` (needs `routed`).
-    archive_mode: Option<ArchiveMode>,
-    /// End-to-end encryption (needs `routed`, not with `always`); `"true"`/`"false"` also accepted.
-    e2ee: Option<bool>,
+impl SessionRequest<'_> {
+    fn into_options(self) -> Result<SessionOptions, DomainError> {
+        SessionOptions::new(
+            choice(self.media_mode, MediaMode::parse)?,
+            choice(self.archive_mode, ArchiveMode::parse)?,
+            self.location.as_deref().map(parse_location).transpose()?,
+            self.e2ee.unwrap_or(false),
+        )
+    }
+}
+
+fn choice<T: Default>(
+    value: Option<Cow<'_, str>>,
+    parse: fn(&str) -> Result<T, DomainError>,
+) -> Result<T, DomainError> {
+    Ok(value.as_deref().map(parse).transpose()?.unwrap_or_default())
 }
 
 /// A created session.

@@ -5,19 +5,14 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
+/// The instant the access tests pin the server's clock at.
+const NOW: u64 = 1_800_000_000;
 
 #[actix_web::test]
 async fn empty_post_mints_a_publisher_token_for_a_day() {
-    let app = spawn_app().await;
+    let app = spawn_at(NOW).await;
     let id = app.create_session().await;
     let requests_before = app.mock.requests().len();
-    let before = now();
     let (status, body) = app.post_empty(&format!("/session/{id}/access")).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let mut keys: Vec<&str> = body
@@ -36,7 +31,7 @@ async fn empty_post_mints_a_publisher_token_for_a_day() {
     assert_eq!(body["sessionId"], id.as_str());
     assert_eq!(body["apiKey"], KEY);
     let expires = body["expiresAt"].as_u64().unwrap();
-    assert!(expires >= before + 86_400 && expires <= now() + 86_400);
+    assert_eq!(expires, NOW + 86_400);
 
     let fields = verify_t1(body["token"].as_str().unwrap());
     assert_eq!(field(&fields, "session_id"), Some(id.as_str()));
@@ -56,9 +51,9 @@ async fn empty_post_mints_a_publisher_token_for_a_day() {
 
 #[actix_web::test]
 async fn every_role_and_parameter_goes_into_the_token() {
-    let app = spawn_app().await;
+    let app = spawn_at(NOW).await;
     let id = app.create_session().await;
-    let expires = now() + 3600;
+    let expires = NOW + 3600;
     let data = r#"user id=42&name=Jane Doe:admin "quoted" é😀 {"json":[1,2]}"#;
     for role in ["publisher", "subscriber", "moderator", "publisheronly"] {
         let (status, body) = app
@@ -89,9 +84,9 @@ async fn every_role_and_parameter_goes_into_the_token() {
 
 #[actix_web::test]
 async fn urlencoded_access_takes_digit_strings_and_space_separated_classes() {
-    let app = spawn_app().await;
+    let app = spawn_at(NOW).await;
     let id = app.create_session().await;
-    let expires = now() + 600;
+    let expires = NOW + 600;
     let (status, body) = app
         .post_form(
             &format!("/session/{id}/access"),
@@ -122,7 +117,7 @@ async fn urlencoded_access_takes_digit_strings_and_space_separated_classes() {
 
 #[actix_web::test]
 async fn jwt_format_mints_verifiable_jwts() {
-    let app = spawn_with(|s| s.opentok.token_format = "jwt".to_owned()).await;
+    let app = spawn_with(|s| s.opentok.token_format = opentok_client::TokenFormat::Jwt).await;
     let id = app.create_session().await;
     let (status, body) = app
         .post_json(
@@ -151,10 +146,40 @@ async fn jwt_format_mints_verifiable_jwts() {
 
 #[actix_web::test]
 async fn tokens_minted_in_the_same_second_differ() {
-    let app = spawn_app().await;
+    // The clock is pinned, so both tokens carry the same create and expire times: only the
+    // nonce can tell them apart.
+    let app = spawn_at(NOW).await;
     let id = app.create_session().await;
-    let (_, a) = app.post_empty(&format!("/session/{id}/access")).await;
-    let (_, b) = app.post_empty(&format!("/session/{id}/access")).await;
+    let (status_a, a) = app.post_empty(&format!("/session/{id}/access")).await;
+    let (status_b, b) = app.post_empty(&format!("/session/{id}/access")).await;
+    assert_eq!(
+        (status_a, status_b),
+        (StatusCode::CREATED, StatusCode::CREATED)
+    );
+    let (fa, fb) = (
+        verify_t1(a["token"].as_str().unwrap()),
+        verify_t1(b["token"].as_str().unwrap()),
+    );
+    assert_eq!(field(&fa, "create_time"), Some(NOW.to_string().as_str()));
+    assert_eq!(field(&fa, "create_time"), field(&fb, "create_time"));
+    assert_eq!(a["expiresAt"], b["expiresAt"]);
+    assert_ne!(field(&fa, "nonce"), field(&fb, "nonce"));
     assert_ne!(a["token"], b["token"]);
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn expiry_rules_are_judged_against_the_server_clock() {
+    let app = spawn_at(NOW).await;
+    let path = format!("/session/{}/access", app.create_session().await);
+    for (expires, status) in [
+        (NOW, StatusCode::BAD_REQUEST),
+        (NOW + 1, StatusCode::CREATED),
+        (NOW + 30 * 86_400, StatusCode::CREATED),
+        (NOW + 30 * 86_400 + 1, StatusCode::BAD_REQUEST),
+    ] {
+        let (got, body) = app.post_json(&path, json!({ "expiresAt": expires })).await;
+        assert_eq!(got, status, "{expires}: {body}");
+    }
     app.stop().await;
 }

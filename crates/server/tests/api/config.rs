@@ -10,8 +10,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use figment::Jail;
+use opentok_client::TokenFormat;
 use secrecy::ExposeSecret as _;
-use tiny_opentok_server::config::{Settings, Sources};
+use tiny_opentok_server::configuration::{Settings, Sources};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tiny-opentok-server");
 
@@ -29,8 +30,8 @@ fn defaults_apply_with_no_files_and_no_environment() {
         assert_eq!(s.http.port, 3000);
         assert_eq!(s.http.host, "0.0.0.0");
         assert_eq!(s.opentok.api_url, "https://api.opentok.com");
-        assert_eq!(s.opentok.timeout_ms, 10_000);
-        assert_eq!(s.opentok.token_format, "t1");
+        assert_eq!(s.opentok.timeout, Duration::from_secs(10));
+        assert_eq!(s.opentok.token_format, TokenFormat::T1);
         assert!(s.opentok.key.is_none() && s.opentok.secret.is_none());
         Ok(())
     });
@@ -51,8 +52,8 @@ fn local_file_beats_default_file_and_environment_beats_both() {
         let s = Settings::load(&sources()).expect("loads");
         assert_eq!(s.http.port, 5000);
         assert_eq!(s.http.host, "10.0.0.1");
-        assert_eq!(s.opentok.timeout_ms, 1);
-        assert_eq!(s.opentok.key.as_deref(), Some("111"));
+        assert_eq!(s.opentok.timeout, Duration::from_millis(1));
+        assert_eq!(s.opentok.key.as_ref().map(|k| k.as_str()), Some("111"));
 
         jail.set_env("PORT", "6000");
         jail.set_env("OPENTOK_KEY", "222");
@@ -62,7 +63,7 @@ fn local_file_beats_default_file_and_environment_beats_both() {
         let s = Settings::load(&sources()).expect("loads");
         assert_eq!(s.http.port, 6000);
         assert_eq!(
-            s.opentok.key.as_deref(),
+            s.opentok.key.as_ref().map(|k| k.as_str()),
             Some("222"),
             "numeric env key read as text"
         );
@@ -70,7 +71,7 @@ fn local_file_beats_default_file_and_environment_beats_both() {
             s.opentok.secret.as_ref().unwrap().expose_secret(),
             "from-env"
         );
-        assert_eq!(s.opentok.token_format, "jwt");
+        assert_eq!(s.opentok.token_format, TokenFormat::Jwt);
 
         let with_flags = Sources {
             port: Some(7000),
@@ -119,6 +120,24 @@ fn unknown_keys_and_wrong_types_fail_naming_the_key() {
         assert!(err.contains("http.port") && err.contains("PORT"), "{err}");
         Ok(())
     });
+}
+
+#[test]
+fn settings_that_cannot_be_used_fail_at_load_naming_the_variable() {
+    for (var, value, needle) in [
+        ("OPENTOK_TIMEOUT_MS", "0", "at least 1"),
+        ("OPENTOK_CONNECT_TIMEOUT_MS", "0", "at least 1"),
+        ("CLIENT_REQUEST_TIMEOUT_MS", "0", "at least 1"),
+        ("OPENTOK_TOKEN_FORMAT", "JWT", "'t1' or 'jwt'"),
+        ("OPENTOK_KEY", "key with spaces", "apiKey"),
+    ] {
+        Jail::expect_with(|jail| {
+            jail.set_env(var, value);
+            let err = Settings::load(&sources()).unwrap_err().to_string();
+            assert!(err.contains(var) && err.contains(needle), "{var}: {err}");
+            Ok(())
+        });
+    }
 }
 
 #[test]

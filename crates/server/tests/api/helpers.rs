@@ -8,8 +8,8 @@ use hmac::{Hmac, Mac};
 use opentok_mock::{MockConfig, MockOpenTok};
 use serde_json::Value;
 use tiny_opentok_domain::SessionId;
-use tiny_opentok_server::config::Settings;
-use tiny_opentok_server::{AppDeps, Application};
+use tiny_opentok_server::configuration::Settings;
+use tiny_opentok_server::{AppDeps, Application, Now};
 use tiny_opentok_storage::{MemoryStore, MemoryStoreConfig, SessionStore};
 
 pub const KEY: &str = "123456";
@@ -37,6 +37,19 @@ pub async fn spawn_custom(
     tweak: impl FnOnce(&mut Settings),
     store: Option<Arc<dyn SessionStore>>,
 ) -> TestApp {
+    spawn_full(tweak, store, None).await
+}
+
+/// The app with its clock pinned at `now` (unix seconds).
+pub async fn spawn_at(now: u64) -> TestApp {
+    spawn_full(|_| {}, None, Some(Arc::new(move || now))).await
+}
+
+async fn spawn_full(
+    tweak: impl FnOnce(&mut Settings),
+    store: Option<Arc<dyn SessionStore>>,
+    now: Option<Now>,
+) -> TestApp {
     let mock = MockOpenTok::start(MockConfig {
         addr: ([127, 0, 0, 1], 0).into(),
         api_key: KEY.to_owned(),
@@ -55,6 +68,9 @@ pub async fn spawn_custom(
         }))
     });
     deps.store = Arc::clone(&store);
+    if let Some(now) = now {
+        deps.now = now;
+    }
     let app = Application::build(&settings, deps).expect("app binds");
     let address = format!("http://{}", app.address());
     let handle = app.handle();
@@ -231,4 +247,13 @@ pub fn spawn_binary(mock: &MockOpenTok, extra: &[(&str, &str)]) -> (std::process
         .expect("a `listening on URL` line")
         .to_owned();
     (child, url)
+}
+
+/// Sends SIGTERM to a child this test started.
+pub fn sigterm(child: &std::process::Child) {
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success(), "SIGTERM delivered");
 }

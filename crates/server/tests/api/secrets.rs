@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use opentok_mock::{Fault, MockConfig, MockOpenTok};
 use serde_json::json;
 
-use crate::helpers::{spawn_binary, KEY, SECRET};
+use crate::helpers::{sigterm, spawn_binary, KEY, SECRET};
 
 const CLIENT_KEY: &str = "client-key-6f1d2a9b";
 
@@ -144,8 +144,17 @@ async fn secrets_and_tokens_never_reach_logs_or_answers() {
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "store full: {text}");
     answers.push(text);
 
-    child.kill().expect("stop the server we started");
-    let _ = child.wait();
+    // SIGTERM, not SIGKILL: the server writes out the log lines it still buffers before it exits,
+    // so the lines of the last requests are scanned too.
+    sigterm(&child);
+    let status = actix_web::rt::task::spawn_blocking(move || {
+        let status = child.wait();
+        (status, child)
+    })
+    .await
+    .unwrap();
+    let (status, mut child) = status;
+    assert!(status.unwrap().success(), "clean exit after SIGTERM");
     let mut logs = String::new();
     child
         .stderr
@@ -156,6 +165,10 @@ async fn secrets_and_tokens_never_reach_logs_or_answers() {
     mock.stop().await;
 
     assert!(logs.contains("request"), "logs were captured: {logs}");
+    assert!(
+        logs.contains("status=503"),
+        "the last request's line was flushed at exit: {logs}"
+    );
     assert!(
         logs.contains("status=502") && logs.contains("status=504"),
         "error paths were logged: {logs}"

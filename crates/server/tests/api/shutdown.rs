@@ -1,12 +1,11 @@
 //! SIGTERM stops the real binary gracefully: a request in flight still gets its answer.
 
-use std::process::Command;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use opentok_mock::{Fault, MockConfig, MockOpenTok};
 
-use crate::helpers::{spawn_binary, KEY, SECRET};
+use crate::helpers::{sigterm, spawn_binary, KEY, SECRET};
 
 #[actix_web::test]
 async fn sigterm_lets_in_flight_requests_finish() {
@@ -21,11 +20,9 @@ async fn sigterm_lets_in_flight_requests_finish() {
         .timeout(Duration::from_secs(30))
         .finish();
     let request = http.post(format!("{base}/session")).send();
-    let pid = child.id().to_string();
     let signal = async {
         actix_web::rt::time::sleep(Duration::from_millis(300)).await;
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(sent.success());
+        sigterm(&child);
     };
     let (answer, ()) = futures_util::future::join(request, signal).await;
     let mut answer = answer.expect("the in-flight request was answered");

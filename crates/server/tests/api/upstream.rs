@@ -63,7 +63,7 @@ async fn upstream_closing_the_connection_is_502() {
 
 #[actix_web::test]
 async fn upstream_hang_is_504_after_the_configured_timeout() {
-    let app = spawn_with(|s| s.opentok.timeout_ms = 300).await;
+    let app = spawn_with(|s| s.opentok.timeout = std::time::Duration::from_millis(300)).await;
     app.mock.set_fault(Fault::Hang, Some(1));
     let started = Instant::now();
     let (s, body) = app.post_empty("/session").await;
@@ -137,7 +137,7 @@ fn established_to(port: u16) -> usize {
 
 #[actix_web::test]
 async fn a_burst_of_upstream_failures_leaks_no_connections() {
-    let app = spawn_with(|s| s.opentok.timeout_ms = 200).await;
+    let app = spawn_with(|s| s.opentok.timeout = std::time::Duration::from_millis(200)).await;
     let port: u16 = app.mock.url().rsplit(':').next().unwrap().parse().unwrap();
     app.create_session().await;
     let pooled = established_to(port);

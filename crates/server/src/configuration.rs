@@ -1,5 +1,6 @@
 //! Settings: built-in defaults < `config/default.toml` < `config/local.toml` < `--config FILE` <
-//! environment < command-line flags. Loaded once in `main`; no other code reads files or env vars.
+//! environment < command-line flags. Loaded once in `main` and checked while loading (an API key
+//! that is not one, a zero timeout, an unknown token format), so no other code parses a setting.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -7,8 +8,10 @@ use std::time::Duration;
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use opentok_client::TokenFormat;
 use secrecy::SecretString;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
+use tiny_opentok_domain::ApiKey;
 
 /// Everything the server can be configured with.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -42,8 +45,9 @@ pub struct HttpSettings {
     pub shutdown_timeout_secs: u64,
     /// Largest request line plus headers, in bytes; larger requests get 431.
     pub max_header_bytes: usize,
-    /// Time a client has to send its request head, in milliseconds (slow clients get 408).
-    pub client_request_timeout_ms: u64,
+    /// Time a client has to send its request head (`client_request_timeout_ms`; slow clients get 408).
+    #[serde(rename = "client_request_timeout_ms", with = "millis")]
+    pub client_request_timeout: Duration,
 }
 
 /// Who may call the API, and from which browser origins.
@@ -76,19 +80,22 @@ impl fmt::Debug for AuthSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct OpenTokSettings {
     /// API key (`OPENTOK_KEY`).
-    #[serde(deserialize_with = "opt_text")]
-    pub key: Option<String>,
+    #[serde(deserialize_with = "opt_api_key", skip_serializing)]
+    pub key: Option<ApiKey>,
     /// API secret (`OPENTOK_SECRET`). Never logged or printed.
     #[serde(deserialize_with = "opt_secret", skip_serializing)]
     pub secret: Option<SecretString>,
     /// REST base URL (`OPENTOK_API_URL`).
     pub api_url: String,
-    /// Limit on one REST call in milliseconds (`OPENTOK_TIMEOUT_MS`).
-    pub timeout_ms: u64,
-    /// Limit on opening a connection to OpenTok in milliseconds (`OPENTOK_CONNECT_TIMEOUT_MS`).
-    pub connect_timeout_ms: u64,
+    /// Limit on one REST call (`timeout_ms`, `OPENTOK_TIMEOUT_MS`).
+    #[serde(rename = "timeout_ms", with = "millis")]
+    pub timeout: Duration,
+    /// Limit on opening a connection to OpenTok (`connect_timeout_ms`, `OPENTOK_CONNECT_TIMEOUT_MS`).
+    #[serde(rename = "connect_timeout_ms", with = "millis")]
+    pub connect_timeout: Duration,
     /// `t1` or `jwt` (`OPENTOK_TOKEN_FORMAT`).
-    pub token_format: String,
+    #[serde(with = "token_format")]
+    pub token_format: TokenFormat,
 }
 
 /// The session store.
@@ -111,7 +118,7 @@ impl Default for HttpSettings {
             max_connections: 25_000,
             shutdown_timeout_secs: 30,
             max_header_bytes: 16 * 1024,
-            client_request_timeout_ms: 5_000,
+            client_request_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -122,9 +129,9 @@ impl Default for OpenTokSettings {
             key: None,
             secret: None,
             api_url: opentok_client::DEFAULT_API_URL.to_owned(),
-            timeout_ms: 10_000,
-            connect_timeout_ms: 3_000,
-            token_format: "t1".to_owned(),
+            timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(3),
+            token_format: TokenFormat::T1,
         }
     }
 }
@@ -135,8 +142,8 @@ impl fmt::Debug for OpenTokSettings {
             .field("key", &self.key)
             .field("secret", &self.secret.as_ref().map(|_| "[REDACTED]"))
             .field("api_url", &self.api_url)
-            .field("timeout_ms", &self.timeout_ms)
-            .field("connect_timeout_ms", &self.connect_timeout_ms)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
             .field("token_format", &self.token_format)
             .finish()
     }
@@ -228,16 +235,11 @@ impl Settings {
         s.http.port = 0;
         s.http.workers = Some(2);
         s.http.shutdown_timeout_secs = 1;
-        s.opentok.key = Some(key.to_owned());
+        s.opentok.key = Some(ApiKey::parse(key).expect("a valid test API key"));
         s.opentok.secret = Some(SecretString::from(secret.to_owned()));
         s.opentok.api_url = api_url.to_owned();
-        s.opentok.timeout_ms = 1_000;
+        s.opentok.timeout = Duration::from_secs(1);
         s
-    }
-
-    /// The upstream timeout.
-    pub fn opentok_timeout(&self) -> Duration {
-        Duration::from_millis(self.opentok.timeout_ms)
     }
 }
 
@@ -315,6 +317,40 @@ fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
         .collect())
+}
+
+fn opt_api_key<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ApiKey>, D::Error> {
+    opt_text(d)?
+        .map(|key| ApiKey::parse(key.trim()).map_err(de::Error::custom))
+        .transpose()
+}
+
+/// A duration written in whole milliseconds, at least 1.
+mod millis {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        match u64::deserialize(d)? {
+            0 => Err(de::Error::custom("must be at least 1 (milliseconds)")),
+            ms => Ok(Duration::from_millis(ms)),
+        }
+    }
+}
+
+mod token_format {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(f: &TokenFormat, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(f.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<TokenFormat, D::Error> {
+        String::deserialize(d)?.parse().map_err(de::Error::custom)
+    }
 }
 
 fn opt_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretString>, D::Error> {

@@ -1,55 +1,27 @@
-//! Log output: tracing events as plain text lines (or JSON with `LOG_FORMAT=json`) on stderr.
-//!
-//! The plain format reads like tracing-subscriber's default one, without colours:
+//! The plain log line, which reads like tracing-subscriber's default format without colours:
 //!
 //! ```text
 //! 2026-11-28T05:03:31.123456Z  INFO tiny_opentok_server::middleware: request method=POST path=/session/1_MX4…/access status=201 latency_us=41
 //! ```
 //!
-//! It exists because every request writes a line (and [`crate::log_writer`] gets the lines out). tracing-subscriber's formatter put each part
-//! through `core::fmt`, painted every field name with an (empty) ANSI style and formatted the date
-//! from scratch; that was an eighth of the token route's instructions. Here integers are printed
-//! with `itoa`, plain strings are copied and the date is formatted once per second per thread.
-//!
 //! Values that could break a line apart never reach it raw: a string is written bare only when it
 //! is printable ASCII without spaces, quotes or backslashes, otherwise Rust-quoted (`"a b\n"`);
 //! control characters in messages and other values are escaped (`\n`, `\u{1b}`).
+//!
+//! FORMAT_WHY
 
-use std::cell::Cell;
 use std::fmt::{self, Write as _};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_log::NormalizeEvent as _;
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::FormatTime as _;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::log_writer::{BatchWriter, FlushGuard};
-
-/// Installs the global subscriber: the `RUST_LOG` filter (default `info`), plain lines or JSON
-/// (`LOG_FORMAT=json`), batched per thread on their way to stderr (see [`crate::log_writer`]).
-/// Keep the guard alive: dropping it writes the lines still buffered.
-pub fn init() -> FlushGuard {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v == "json");
-    let (writer, guard) = BatchWriter::stderr();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer);
-    if json {
-        builder.json().init();
-    } else {
-        builder
-            .fmt_fields(PlainFields)
-            .event_format(PlainFormat)
-            .init();
-    }
-    guard
-}
+use super::UtcMicros;
 
 /// The plain line: `<UTC time> <LEVEL> [<span>{<fields>}:…] <target>: <message> <name>=<value>…`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -69,7 +41,8 @@ where
         // Records from the `log` crate (actix's own lines) carry their real target in fields.
         let normalized = event.normalized_metadata();
         let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
-        write_timestamp(&mut writer, SystemTime::now())?;
+        UtcMicros.format_time(&mut writer)?;
+        writer.write_char(' ')?;
         writer.write_str(level_label(*meta.level()))?;
         if let Some(scope) = ctx.event_scope() {
             let mut any = false;
@@ -236,84 +209,10 @@ impl<W: fmt::Write> fmt::Write for Escaped<'_, W> {
     }
 }
 
-/// `2026-11-28T05:03:31.123456Z ` (UTC, microseconds, then a space).
-fn write_timestamp(writer: &mut impl fmt::Write, now: SystemTime) -> fmt::Result {
-    thread_local! {
-        // The second last formatted on this thread and its `YYYY-MM-DDTHH:MM:SS`.
-        static SECOND: Cell<(u64, [u8; 19])> = const { Cell::new((u64::MAX, [0; 19])) };
-    }
-    let Ok(since_epoch) = now.duration_since(UNIX_EPOCH) else {
-        return writer.write_str("<unknown time> ");
-    };
-    let secs = since_epoch.as_secs();
-    let prefix = SECOND.with(|cached| {
-        let (second, text) = cached.get();
-        if second == secs {
-            return text;
-        }
-        let text = date_time(secs);
-        cached.set((secs, text));
-        text
-    });
-    let mut line = [0u8; 28];
-    line[..19].copy_from_slice(&prefix);
-    line[19] = b'.';
-    put_digits(&mut line[20..26], since_epoch.subsec_micros());
-    line[26] = b'Z';
-    line[27] = b' ';
-    // Only ASCII digits and separators were written.
-    writer.write_str(std::str::from_utf8(&line).map_err(|_| fmt::Error)?)
-}
-
-/// `YYYY-MM-DDTHH:MM:SS` for unix seconds (years past 9999 are clamped).
-fn date_time(secs: u64) -> [u8; 19] {
-    let days = secs / 86_400;
-    let in_day = u32::try_from(secs % 86_400).unwrap_or(0);
-    let (year, month, day) = civil_from_days(days);
-    let mut out = *b"0000-00-00T00:00:00";
-    put_digits(&mut out[0..4], year.min(9999));
-    put_digits(&mut out[5..7], month);
-    put_digits(&mut out[8..10], day);
-    put_digits(&mut out[11..13], in_day / 3600);
-    put_digits(&mut out[14..16], in_day / 60 % 60);
-    put_digits(&mut out[17..19], in_day % 60);
-    out
-}
-
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar, counting in
-/// 400-year eras that start on March 1st (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: u64) -> (u32, u32, u32) {
-    // 719,468 days from 0000-03-01 to 1970-01-01.
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let day_of_era = z % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (
-        u32::try_from(year).unwrap_or(u32::MAX),
-        u32::try_from(month).unwrap_or(1),
-        u32::try_from(day).unwrap_or(1),
-    )
-}
-
-/// Writes `n` as zero-padded decimal filling `out` (the low digits if it does not fit).
-fn put_digits(out: &mut [u8], mut n: u32) {
-    for slot in out.iter_mut().rev() {
-        *slot = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};
 
-    use proptest::prelude::*;
     use tracing_subscriber::fmt::MakeWriter;
 
     use super::*;
@@ -386,7 +285,7 @@ mod tests {
         });
         assert_eq!(
             got,
-            [" INFO tiny_opentok_server::logging::tests: request method=POST path=/session/1_MX4x/access status=201 latency_us=41"]
+            [" INFO tiny_opentok_server::telemetry::format::tests: request method=POST path=/session/1_MX4x/access status=201 latency_us=41"]
         );
     }
 
@@ -407,7 +306,7 @@ mod tests {
         assert_eq!(got.len(), 1, "{got:?}");
         assert_eq!(
             got[0],
-            r#" WARN tiny_opentok_server::logging::tests: message with \u{1b}[31m escape\nand newline spaced="a b" quoted="say \"hi\"" newline="x\nINFO forged: line" empty="" display=tab\there negative=-3 flag=true"#
+            r#" WARN tiny_opentok_server::telemetry::format::tests: message with \u{1b}[31m escape\nand newline spaced="a b" quoted="say \"hi\"" newline="x\nINFO forged: line" empty="" display=tab\there negative=-3 flag=true"#
         );
     }
 
@@ -422,7 +321,7 @@ mod tests {
         });
         assert_eq!(
             got,
-            [r#"ERROR tiny_opentok_server::logging::tests: failed error="outer: inner""#]
+            [r#"ERROR tiny_opentok_server::telemetry::format::tests: failed error="outer: inner""#]
         );
     }
 
@@ -437,73 +336,7 @@ mod tests {
         });
         assert_eq!(
             got,
-            ["DEBUG create_access{session_id=1_MX4x}:mint: tiny_opentok_server::logging::tests: minted n=2"]
+            ["DEBUG create_access{session_id=1_MX4x}:mint: tiny_opentok_server::telemetry::format::tests: minted n=2"]
         );
-    }
-
-    #[test]
-    fn dates_match_known_instants() {
-        let at = |secs| String::from_utf8(date_time(secs).to_vec()).unwrap();
-        assert_eq!(at(0), "1970-01-01T00:00:00");
-        assert_eq!(at(951_782_400), "2000-02-29T00:00:00");
-        assert_eq!(at(1_700_000_000), "2023-11-14T22:13:20");
-        assert_eq!(at(1_795_827_811), "2026-11-28T01:03:31");
-        assert_eq!(at(4_102_444_799), "2099-12-31T23:59:59");
-        assert_eq!(at(4_107_542_400), "2100-03-01T00:00:00");
-    }
-
-    #[test]
-    fn the_timestamp_has_microseconds() {
-        let mut out = String::new();
-        let t = UNIX_EPOCH + std::time::Duration::new(1_700_000_000, 1_234_567);
-        write_timestamp(&mut out, t).unwrap();
-        assert_eq!(out, "2023-11-14T22:13:20.001234Z ");
-        out.clear();
-        write_timestamp(&mut out, UNIX_EPOCH - std::time::Duration::from_secs(1)).unwrap();
-        assert_eq!(out, "<unknown time> ");
-    }
-
-    /// A slow, obviously right calendar to check the fast one against.
-    fn naive_civil(mut days: u64) -> (u32, u32, u32) {
-        let leap = |y: u32| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-        let mut year = 1970;
-        loop {
-            let len = if leap(year) { 366 } else { 365 };
-            if days < len {
-                break;
-            }
-            days -= len;
-            year += 1;
-        }
-        let months = [
-            31,
-            if leap(year) { 29 } else { 28 },
-            31,
-            30,
-            31,
-            30,
-            31,
-            31,
-            30,
-            31,
-            30,
-            31,
-        ];
-        let mut month = 1;
-        for len in months {
-            if days < len {
-                break;
-            }
-            days -= len;
-            month += 1;
-        }
-        (year, month, u32::try_from(days).unwrap() + 1)
-    }
-
-    proptest! {
-        #[test]
-        fn the_calendar_agrees_with_day_counting(days in 0u64..(400 * 366)) {
-            prop_assert_eq!(civil_from_days(days), naive_civil(days));
-        }
     }
 }

@@ -1,0 +1,375 @@
+//! Request bodies: JSON, urlencoded or empty, read into a route's serde-derived request type.
+//!
+//! The body is collected by actix (`web::Bytes`, within `PayloadConfig`'s limit) and parsed here,
+//! in the handler, so that an unknown session is answered 404 before its body is judged. Rules
+//! common to both encodings: unknown names are ignored, a repeated name is a 400, `null` and `""`
+//! mean absent (the field helpers below), and every error message names its field.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use actix_web::{HttpMessage as _, HttpRequest};
+use percent_encoding::percent_decode;
+use serde::de::{self, Deserialize, Deserializer, Unexpected, Visitor};
+
+use crate::error::ApiError;
+
+/// Reads `body` by the request's Content-Type; an empty body of any type is all defaults.
+///
+/// # Errors
+/// 415 for a non-empty body of another or no type; 400 for malformed JSON, JSON that is not an
+/// object, urlencoded text that is not UTF-8 once decoded, a repeated name, or a field of the
+/// wrong type or value.
+pub fn parse<'a, T: Deserialize<'a> + Default>(
+    req: &HttpRequest,
+    body: &'a [u8],
+) -> Result<T, ApiError> {
+    if body.is_empty() {
+        return Ok(T::default());
+    }
+    match req.mime_type() {
+        Ok(Some(m)) if m.type_() == mime::APPLICATION && is_json(&m) => json(body),
+        Ok(Some(m))
+            if m.type_() == mime::APPLICATION && m.subtype() == mime::WWW_FORM_URLENCODED =>
+        {
+            form(body)
+        }
+        _ => Err(ApiError::UnsupportedMediaType(
+            req.headers()
+                .get(actix_web::http::header::CONTENT_TYPE)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .unwrap_or_default(),
+        )),
+    }
+}
+
+/// `application/json` or `application/<anything>+json`.
+fn is_json(m: &mime::Mime) -> bool {
+    m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON)
+}
+
+fn json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
+    // Checked first: serde's derived structs would also read an array, by position.
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return Err(ApiError::BadRequest(
+            "the JSON body must be an object such as {\"role\": \"subscriber\"}".to_owned(),
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        if e.inner().is_data() {
+            field_error(e.path(), e.inner())
+        } else {
+            ApiError::BadRequest(format!("the body is not valid JSON: {}", e.inner()))
+        }
+    })?;
+    de.end()
+        .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+    Ok(value)
+}
+
+fn form<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
+    // serde_urlencoded replaces bytes that are not UTF-8; refusing them keeps data unaltered.
+    for pair in body.split(|&b| b == b'&') {
+        let mut parts = pair.splitn(2, |&b| b == b'=');
+        let name = parts.next().unwrap_or_default();
+        let value = parts.next().unwrap_or_default();
+        let name = percent_decode(name)
+            .decode_utf8()
+            .map_err(|_| ApiError::BadRequest("a field name is not valid UTF-8".to_owned()))?;
+        if percent_decode(value).decode_utf8().is_err() {
+            return Err(ApiError::BadRequest(format!("{name} is not valid UTF-8")));
+        }
+    }
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(body));
+    serde_path_to_error::deserialize(de).map_err(|e| field_error(e.path(), e.inner()))
+}
+
+fn field_error(path: &serde_path_to_error::Path, inner: &dyn fmt::Display) -> ApiError {
+    match path.to_string().as_str() {
+        "." => ApiError::BadRequest(inner.to_string()),
+        field => ApiError::BadRequest(format!("{field}: {inner}")),
+    }
+}
+
+/// A string parameter: `null` and `""` are absent. Borrows from the body when it can.
+pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    struct Text;
+    impl<'de> Visitor<'de> for Text {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok((!v.is_empty()).then_some(Cow::Borrowed(v)))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok((!v.is_empty()).then(|| Cow::Owned(v.to_owned())))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    d.deserialize_any(Text)
+}
+
+/// A boolean: JSON `true`/`false` or the text `true`/`false`; `null` and `""` are absent.
+pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    struct Flag;
+    impl Visitor<'_> for Flag {
+        type Value = Option<bool>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("true or false")
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            match v {
+                "" => Ok(None),
+                "true" => Ok(Some(true)),
+                "false" => Ok(Some(false)),
+                other => Err(E::invalid_value(Unexpected::Str(other), &self)),
+            }
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    d.deserialize_any(Flag)
+}
+
+/// Unix seconds: a non-negative JSON integer or a string of digits; `null` and `""` are absent.
+pub fn unix_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    struct Seconds;
+    impl Visitor<'_> for Seconds {
+        type Value = Option<u64>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a whole number of unix seconds (digits only)")
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            u64::try_from(v)
+                .map(Some)
+                .map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            if v.is_empty() {
+                return Ok(None);
+            }
+            match v.parse() {
+                Ok(n) if v.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(n)),
+                _ => Err(E::invalid_value(Unexpected::Str(v), &self)),
+            }
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    d.deserialize_any(Seconds)
+}
+
+/// A list of strings: a JSON array of strings or one space-separated string; `null` and `""` are
+/// absent.
+pub fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    struct List;
+    impl<'de> Visitor<'de> for List {
+        type Value = Option<Vec<String>>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an array of strings or a space-separated string")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok((!v.is_empty()).then(|| tiny_opentok_domain::parse_layout_class_list(v)))
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut items = Vec::new();
+            while let Some(item) = seq.next_element()? {
+                items.push(item);
+            }
+            Ok(Some(items))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    d.deserialize_any(List)
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, Default, PartialEq, serde::Deserialize)]
+    #[serde(rename_all = "camelCase", default)]
+    struct Probe<'a> {
+        #[serde(borrow, deserialize_with = "text")]
+        data: Option<Cow<'a, str>>,
+        #[serde(deserialize_with = "flag")]
+        e2ee: Option<bool>,
+        #[serde(deserialize_with = "unix_seconds")]
+        expires_at: Option<u64>,
+        #[serde(deserialize_with = "string_list")]
+        list: Option<Vec<String>>,
+    }
+
+    fn read<'a>(content_type: Option<&str>, body: &'a str) -> Result<Probe<'a>, ApiError> {
+        let mut req = TestRequest::default();
+        if let Some(ct) = content_type {
+            req = req.insert_header(("Content-Type", ct));
+        }
+        parse(&req.to_http_request(), body.as_bytes())
+    }
+
+    const JSON: Option<&str> = Some("application/json");
+    const FORM: Option<&str> = Some("application/x-www-form-urlencoded; charset=UTF-8");
+
+    fn message(result: Result<Probe<'_>, ApiError>) -> String {
+        result.expect_err("an error").to_string()
+    }
+
+    #[test]
+    fn empty_bodies_of_any_type_are_all_defaults() {
+        for ct in [None, Some("text/plain"), JSON, FORM] {
+            assert_eq!(read(ct, "").unwrap(), Probe::default());
+        }
+    }
+
+    #[test]
+    fn json_and_form_read_the_same_fields() {
+        let j = read(
+            JSON,
+            r#"{"data":"a b","e2ee":true,"expiresAt":17,"list":["x","y"]}"#,
+        )
+        .unwrap();
+        let f = read(FORM, "data=a+b&e2ee=true&expiresAt=17&list=x%20y").unwrap();
+        assert_eq!(j, f);
+        assert_eq!(j.data.as_deref(), Some("a b"));
+        assert_eq!(j.list, Some(vec!["x".to_owned(), "y".to_owned()]));
+        assert!(
+            matches!(j.data, Some(Cow::Borrowed(_))),
+            "borrowed from the body"
+        );
+    }
+
+    #[test]
+    fn null_and_empty_strings_are_absent() {
+        let p = read(
+            JSON,
+            r#"{"data":null,"e2ee":"","expiresAt":null,"list":"","x":1}"#,
+        )
+        .unwrap();
+        assert_eq!(p, Probe::default());
+        assert_eq!(
+            read(FORM, "data=&e2ee=&expiresAt=").unwrap(),
+            Probe::default()
+        );
+    }
+
+    #[test]
+    fn a_repeated_name_is_refused_in_both_encodings() {
+        assert!(message(read(JSON, r#"{"data":"a","data":"b"}"#)).contains("data"));
+        assert!(message(read(FORM, "data=a&data=b")).contains("data"));
+        // Unknown names may repeat: they are ignored.
+        assert!(read(FORM, "x=1&x=2").is_ok());
+    }
+
+    #[test]
+    fn wrong_types_and_values_name_the_field() {
+        for (body, field) in [
+            (r#"{"data":5}"#, "data"),
+            (r#"{"e2ee":"yes"}"#, "e2ee"),
+            (r#"{"e2ee":1}"#, "e2ee"),
+            (r#"{"expiresAt":1.5}"#, "expiresAt"),
+            (r#"{"expiresAt":-1}"#, "expiresAt"),
+            (r#"{"expiresAt":"1e9"}"#, "expiresAt"),
+            (r#"{"expiresAt":"99999999999999999999999"}"#, "expiresAt"),
+            (r#"{"list":[1]}"#, "list"),
+            (r#"{"list":{"a":1}}"#, "list"),
+        ] {
+            let text = message(read(JSON, body));
+            assert!(text.starts_with(field), "{body}: {text}");
+        }
+        assert!(message(read(FORM, "expiresAt=12abc")).starts_with("expiresAt: "));
+    }
+
+    #[test]
+    fn digit_strings_and_integers_are_unix_seconds() {
+        assert_eq!(
+            read(JSON, r#"{"expiresAt":"17"}"#).unwrap().expires_at,
+            Some(17)
+        );
+        assert_eq!(
+            read(JSON, r#"{"expiresAt":1700000000}"#)
+                .unwrap()
+                .expires_at,
+            Some(1_700_000_000)
+        );
+    }
+
+    #[test]
+    fn form_bytes_that_are_not_utf8_are_refused() {
+        assert_eq!(message(read(FORM, "data=%FF")), "data is not valid UTF-8");
+        assert_eq!(
+            message(read(FORM, "%FF=1")),
+            "a field name is not valid UTF-8"
+        );
+        let p = read(FORM, "data=%C3%A9%F0%9F%98%80+%26").unwrap();
+        assert_eq!(p.data.as_deref(), Some("é😀 &"));
+    }
+
+    #[test]
+    fn json_must_be_one_well_formed_object() {
+        for bad in [
+            "{",
+            "[]",
+            "[\"x\"]",
+            "\"data\"",
+            "null",
+            "{\"a\":1}x",
+            "{\"data\":}",
+        ] {
+            let text = message(read(JSON, bad));
+            assert!(text.contains("JSON"), "{bad}: {text}");
+        }
+    }
+
+    #[test]
+    fn other_types_with_a_body_are_unsupported() {
+        for ct in [
+            None,
+            Some("text/plain"),
+            Some("multipart/form-data"),
+            Some("nonsense"),
+        ] {
+            let err = read(ct, "data=x").unwrap_err();
+            assert!(matches!(err, ApiError::UnsupportedMediaType(_)), "{ct:?}");
+        }
+        assert!(read(Some("application/vnd.api+json"), "{}").is_ok());
+    }
+
+    proptest! {
+        #[test]
+        fn urlencoded_text_decodes_to_exactly_what_was_encoded(data in ".{1,200}") {
+            let encoded = serde_urlencoded::to_string([("data", data.as_str())]).unwrap();
+            let p = read(FORM, &encoded).unwrap();
+            prop_assert_eq!(p.data.as_deref(), Some(data.as_str()));
+        }
+
+        #[test]
+        fn no_body_makes_parsing_panic(
+            ct in prop::option::of(prop_oneof![Just("application/json"), Just("application/x-www-form-urlencoded")]),
+            bytes in prop::collection::vec(any::<u8>(), 0..256),
+        ) {
+            let mut req = TestRequest::default();
+            if let Some(ct) = ct {
+                req = req.insert_header(("Content-Type", ct));
+            }
+            let _ = parse::<Probe<'_>>(&req.to_http_request(), &bytes);
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! Composition: the parts the app is built from ([`AppDeps`]), what each worker's handlers share
+//! ([`AppState`]), and the bound server ([`Application`]).
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::{from_fn, Condition, ErrorHandlers};
+use actix_web::{web, App, HttpServer};
+use opentok_client::{ClientConfig, Credentials, HttpOpenTokClient, OpenTokApi};
+use tiny_opentok_storage::{MemoryStore, MemoryStoreConfig, SessionStore};
+
+use crate::configuration::Settings;
+use crate::error::ApiError;
+use crate::middleware::{self, Gate};
+use crate::routes;
+
+/// Builds one OpenTok API per worker: an awc client belongs to one thread.
+pub type OpenTokFactory = Arc<dyn Fn() -> Box<dyn OpenTokApi> + Send + Sync>;
+
+/// Where "now" (unix seconds) comes from; tests pin it.
+pub type Now = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// The system clock, in unix seconds.
+pub fn system_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The parts the app is built from; the binary injects real ones, tests inject what they need.
+#[derive(Clone)]
+pub struct AppDeps {
+    /// The session store, shared by every worker.
+    pub store: Arc<dyn SessionStore>,
+    /// Builds each worker's OpenTok API.
+    pub opentok: OpenTokFactory,
+    /// The clock.
+    pub now: Now,
+}
+
+/// What handlers share, one per worker, registered as the app's single `Data` type.
+pub struct AppState {
+    /// Shared by every worker.
+    pub store: Arc<dyn SessionStore>,
+    /// This worker's OpenTok API.
+    pub opentok: Box<dyn OpenTokApi>,
+    /// The clock.
+    pub now: Now,
+    /// `http.body_limit_bytes`, for the 413 message.
+    pub body_limit: usize,
+}
+
+impl AppState {
+    /// The error for a body actix could not collect: over the limit, or cut short.
+    pub fn body_error(&self, e: &actix_web::Error) -> ApiError {
+        if e.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge {
+                limit: self.body_limit,
+            }
+        } else {
+            ApiError::BadRequest(format!("the request body could not be read: {e}"))
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// Credentials are missing.
+    #[error("missing OpenTok credentials: set OPENTOK_KEY and OPENTOK_SECRET in the environment (or opentok.key and opentok.secret in config/local.toml), or run with --mock-opentok")]
+    MissingCredentials,
+    /// The listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl AppDeps {
+    /// The production parts: an in-memory store and the awc OpenTok client, from settings.
+    ///
+    /// # Errors
+    /// Missing credentials.
+    pub fn from_settings(settings: &Settings) -> Result<Self, StartupError> {
+        let (Some(key), Some(secret)) = (&settings.opentok.key, &settings.opentok.secret) else {
+            return Err(StartupError::MissingCredentials);
+        };
+        let client_config = ClientConfig {
+            credentials: Credentials::new(key.clone(), secret.clone()),
+            base_url: settings.opentok.api_url.trim_end_matches('/').to_owned(),
+            timeout: settings.opentok.timeout,
+            connect_timeout: settings.opentok.connect_timeout,
+            token_format: settings.opentok.token_format,
+        };
+        let idle_ttl = settings.storage.idle_ttl_secs.map(Duration::from_secs);
+        let store = Arc::new(MemoryStore::with_config(MemoryStoreConfig {
+            capacity: settings.storage.capacity,
+            idle_ttl,
+        }));
+        if let Some(ttl) = idle_ttl {
+            // Expired sessions leave memory within about a quarter of the TTL, request or not.
+            let every = (ttl / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
+            if let Err(e) = store.sweep_every(every) {
+                tracing::warn!(error = %e, "no sweeper thread; expired sessions are swept by requests only");
+            }
+        }
+        Ok(Self {
+            store,
+            opentok: Arc::new(move || -> Box<dyn OpenTokApi> {
+                Box::new(HttpOpenTokClient::new(client_config.clone()))
+            }),
+            now: Arc::new(system_now),
+        })
+    }
+}
+
+/// A bound, not yet running, server.
+pub struct Application {
+    server: Server,
+    address: SocketAddr,
+}
+
+impl Application {
+    /// Binds the listener and builds the server; call [`Application::run`] to serve.
+    ///
+    /// # Errors
+    /// The address cannot be bound.
+    pub fn build(settings: &Settings, deps: AppDeps) -> Result<Self, StartupError> {
+        let http = &settings.http;
+        let addr = format!("{}:{}", http.host, http.port);
+        let bind_error = |source| StartupError::Bind {
+            addr: addr.clone(),
+            source,
+        };
+        let listener = TcpListener::bind(&addr).map_err(bind_error)?;
+        let address = listener.local_addr().map_err(bind_error)?;
+        let body_limit = http.body_limit_bytes;
+        let gate = Arc::new(Gate::new(&settings.auth.api_keys, http.max_header_bytes));
+        let origins = settings.auth.cors_allowed_origins.clone();
+        let mut server = HttpServer::new(move || {
+            let state = AppState {
+                store: Arc::clone(&deps.store),
+                opentok: (deps.opentok)(),
+                now: Arc::clone(&deps.now),
+                body_limit,
+            };
+            let gate = Arc::clone(&gate);
+            // Outermost last: log → JSON safety net → CORS → gate (header limit, auth) → routes.
+            App::new()
+                .app_data(web::Data::new(state))
+                .app_data(web::PayloadConfig::new(body_limit))
+                .configure(routes::configure)
+                .default_service(web::to(routes::not_found))
+                .wrap(from_fn(move |req, next| {
+                    middleware::gate(Arc::clone(&gate), req, next)
+                }))
+                .wrap(Condition::new(
+                    !origins.is_empty(),
+                    middleware::cors(&origins),
+                ))
+                .wrap(ErrorHandlers::new().default_handler(middleware::json_errors))
+                .wrap(from_fn(middleware::request_log))
+        })
+        .max_connections(http.max_connections)
+        .client_request_timeout(http.client_request_timeout)
+        .shutdown_timeout(http.shutdown_timeout_secs);
+        if let Some(workers) = http.workers {
+            server = server.workers(workers.max(1));
+        }
+        let server = server.listen(listener).map_err(bind_error)?.run();
+        Ok(Self { server, address })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// A handle to stop the server gracefully.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (SIGINT/SIGTERM or the handle); in-flight requests finish first.
+    ///
+    /// # Errors
+    /// An I/O error from the server.
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
