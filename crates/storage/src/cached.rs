@@ -52,13 +52,11 @@ pub(crate) struct CacheSettings {
     pub idle_ttl: Option<Duration>,
 }
 
-impl CacheSettings {
-    /// At most one backend refresh per session per this interval: a quarter of the TTL, but no
-    /// more than a second, so every instance sees the same expiry to within a second.
-    fn refresh_every(&self) -> Option<Duration> {
-        self.idle_ttl
-            .map(|ttl| (ttl / 4).min(Duration::from_secs(1)))
-    }
+/// At most one backend refresh of a session's idle expiry per this interval, from each instance:
+/// a quarter of the TTL, but no more than a second, so every instance sees the same expiry to
+/// within a second.
+pub(crate) fn refresh_interval(idle_ttl: Duration) -> Duration {
+    (idle_ttl / 4).min(Duration::from_secs(1))
 }
 
 struct Entry {
@@ -254,7 +252,7 @@ impl<B: Backend> Cached<B> {
                 backend,
                 timeout: settings.timeout,
                 idle_ttl: settings.idle_ttl.map(nanos),
-                refresh_every: settings.refresh_every().map(nanos),
+                refresh_every: settings.idle_ttl.map(|ttl| nanos(refresh_interval(ttl))),
                 clock: MonotonicClock::new(),
                 sessions,
                 corrupt_ids,

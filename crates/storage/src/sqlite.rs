@@ -11,7 +11,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use tiny_opentok_domain::{Session, SessionId};
 use tokio::sync::oneshot;
 
-use crate::cached::{Backend, CacheSettings, Cached};
+use crate::cached::{refresh_interval, Backend, CacheSettings, Cached};
 use crate::{SessionStore, StoreError, StoreOptions};
 
 /// The schema this release writes, kept in `PRAGMA user_version`.
@@ -66,6 +66,9 @@ struct SqliteBackend {
 struct Limits {
     capacity: Option<usize>,
     idle_ttl_ms: Option<i64>,
+    /// A read restarts the idle clock only when it was last restarted this long ago, so reads
+    /// stay reads.
+    refresh_ms: i64,
 }
 
 impl SqliteStore {
@@ -83,6 +86,9 @@ impl SqliteStore {
             idle_ttl_ms: options
                 .idle_ttl
                 .map(|ttl| i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)),
+            refresh_ms: options.idle_ttl.map_or(0, |ttl| {
+                i64::try_from(refresh_interval(ttl).as_millis()).unwrap_or(i64::MAX)
+            }),
         };
         let timeout = options.timeout;
         let (ready_tx, ready_rx) = oneshot::channel();
@@ -275,6 +281,31 @@ fn insert(
     Ok(Inserted::Stored)
 }
 
+/// The live record, restarting its idle clock if that was last done over `refresh_ms` ago.
+fn get(conn: &Connection, limits: Limits, id: &str) -> rusqlite::Result<Option<Vec<u8>>> {
+    let now = now_ms();
+    let found = conn
+        .prepare_cached(
+            "SELECT record, expires_at FROM sessions WHERE id = ?1 \
+             AND (expires_at IS NULL OR expires_at > ?2)",
+        )?
+        .query_row(params![id, now], |row| {
+            Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, Option<i64>>(1)?))
+        })
+        .optional()?;
+    let Some((record, expires_at)) = found else {
+        return Ok(None);
+    };
+    if let Some(new_expiry) = limits.expires_at(now) {
+        let stale = expires_at.is_none_or(|at| at < new_expiry.saturating_sub(limits.refresh_ms));
+        if stale {
+            conn.prepare_cached("UPDATE sessions SET expires_at = ?2 WHERE id = ?1")?
+                .execute(params![id, new_expiry])?;
+        }
+    }
+    Ok(Some(record))
+}
+
 enum Inserted {
     Stored,
     Duplicate,
@@ -328,32 +359,8 @@ impl Backend for SqliteBackend {
     async fn get(&self, id: &SessionId) -> Result<Option<Vec<u8>>, StoreError> {
         let id = id.clone();
         let limits = self.limits;
-        self.call(move |conn| {
-            let now = now_ms();
-            let found = match limits.expires_at(now) {
-                None => conn
-                    .prepare_cached(
-                        "SELECT record FROM sessions WHERE id = ?1 \
-                         AND (expires_at IS NULL OR expires_at > ?2)",
-                    )
-                    .and_then(|mut s| {
-                        s.query_row(params![id.as_str(), now], |row| row.get(0))
-                            .optional()
-                    }),
-                // One statement both reads and restarts the idle clock.
-                Some(expires_at) => conn
-                    .prepare_cached(
-                        "UPDATE sessions SET expires_at = ?3 WHERE id = ?1 \
-                         AND (expires_at IS NULL OR expires_at > ?2) RETURNING record",
-                    )
-                    .and_then(|mut s| {
-                        s.query_row(params![id.as_str(), now, expires_at], |row| row.get(0))
-                            .optional()
-                    }),
-            };
-            found.map_err(failed("get"))
-        })
-        .await
+        self.call(move |conn| get(conn, limits, id.as_str()).map_err(failed("get")))
+            .await
     }
 
     async fn touch(&self, id: &SessionId) -> Result<bool, StoreError> {
