@@ -30,7 +30,7 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// Stores a record unless the id is present (and, with idle expiry, unexpired). `Ok(false)`
     /// for a duplicate. Returns only once the write is committed or acknowledged.
     async fn insert(&self, id: &SessionId, record: Vec<u8>) -> Result<bool, StoreError>;
-    /// The record, refreshing its idle expiry when the store has one.
+    /// The record, restarting its idle expiry (if any) when that is due.
     async fn get(&self, id: &SessionId) -> Result<Option<Vec<u8>>, StoreError>;
     /// Refreshes the idle expiry; `Ok(false)` when the session is gone.
     async fn touch(&self, id: &SessionId) -> Result<bool, StoreError>;
