@@ -340,3 +340,49 @@ async fn a_cached_session_is_served_while_redis_is_down() {
         .unwrap_err()
         .is_unavailable());
 }
+
+#[tokio::test]
+async fn a_thousand_reads_of_a_seen_session_send_redis_no_command() {
+    let server = OwnRedis::start();
+    let store = connect_at(
+        &server.url(),
+        &StoreOptions {
+            idle_ttl: Some(Duration::from_secs(3600)),
+            ..options("tos:")
+        },
+    )
+    .await;
+    let session = fresh_session();
+    store.insert(session.clone()).await.unwrap();
+    let mut conn = redis::Client::open(server.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    for _ in 0..1000 {
+        assert!(store.find(session.id.as_str()).await.unwrap().is_some());
+    }
+
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    // At most one idle refresh may fall due while the loop runs (one per second per session).
+    let store_calls: Vec<&str> = stats
+        .lines()
+        .filter(|l| l.starts_with("cmdstat_"))
+        .filter(|l| !l.starts_with("cmdstat_config") && !l.starts_with("cmdstat_info:"))
+        .collect();
+    match store_calls.as_slice() {
+        [] => {}
+        [only] => assert!(only.starts_with("cmdstat_pexpire:calls=1,"), "{only}"),
+        more => panic!("reads reached Redis: {more:?}"),
+    }
+}
