@@ -8,7 +8,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tiny_opentok_domain::{Session, SessionId};
 use tiny_opentok_storage::conformance::{self, MIN_CAPACITY};
-use tiny_opentok_storage::{ManualClock, MemoryStore, MemoryStoreConfig, SessionStore, StoreError};
+use tiny_opentok_storage::{
+    open_store, ManualClock, MemoryStore, MemoryStoreConfig, SessionStore, StoreError, StoreOptions,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn unbounded_memory_store_conforms() {
@@ -24,6 +26,30 @@ async fn memory_store_with_exactly_enough_capacity_and_a_ttl_conforms() {
     let store = MemoryStore::with_clock(config, Arc::new(ManualClock::new()));
 
     conformance::run_all(Arc::new(store)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_memory_store_open_store_builds_conforms() {
+    let options = StoreOptions {
+        capacity: Some(MIN_CAPACITY),
+        idle_ttl: Some(Duration::from_secs(3600)),
+        ..StoreOptions::default()
+    };
+    let store = open_store("memory", &options).await.unwrap();
+
+    conformance::run_all(store).await;
+}
+
+#[tokio::test]
+async fn open_store_refuses_a_zero_timeout() {
+    let options = StoreOptions {
+        timeout: Duration::ZERO,
+        ..StoreOptions::default()
+    };
+
+    let result = open_store("memory", &options).await;
+
+    assert!(matches!(result, Err(StoreError::InvalidConfig { .. })));
 }
 
 #[tokio::test(flavor = "current_thread")]
