@@ -27,25 +27,29 @@ pub fn parse<'a, T: Deserialize<'a> + Default>(
     if body.is_empty() {
         return Ok(T::default());
     }
-    match req.mime_type() {
-        Ok(Some(m)) if m.type_() == mime::APPLICATION && is_json(&m) => json(body),
-        Ok(Some(m))
-            if m.type_() == mime::APPLICATION && m.subtype() == mime::WWW_FORM_URLENCODED =>
-        {
-            form(body)
-        }
-        _ => Err(ApiError::UnsupportedMediaType(
+    // The media type without parameters such as `; charset=utf-8`.
+    let essence = req.content_type();
+    if is_json(essence) {
+        json(body)
+    } else if essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        form(body)
+    } else {
+        Err(ApiError::UnsupportedMediaType(
             req.headers()
                 .get(actix_web::http::header::CONTENT_TYPE)
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                 .unwrap_or_default(),
-        )),
+        ))
     }
 }
 
-/// `application/json` or `application/<anything>+json`.
-fn is_json(m: &mime::Mime) -> bool {
-    m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON)
+/// `application/json` or `application/<anything>+json`, in any letter case.
+fn is_json(essence: &str) -> bool {
+    let b = essence.as_bytes();
+    let end = &b[b.len().saturating_sub(5)..];
+    b.len() > "application/".len()
+        && b[.."application/".len()].eq_ignore_ascii_case(b"application/")
+        && (end.eq_ignore_ascii_case(b"/json") || end.eq_ignore_ascii_case(b"+json"))
 }
 
 fn json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
@@ -55,17 +59,20 @@ fn json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
             "the JSON body must be an object such as {\"role\": \"subscriber\"}".to_owned(),
         ));
     }
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        if e.inner().is_data() {
-            field_error(e.path(), e.inner())
-        } else {
-            ApiError::BadRequest(format!("the body is not valid JSON: {}", e.inner()))
-        }
-    })?;
-    de.end()
-        .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
-    Ok(value)
+    // Read again with the path tracked only when the first reading failed, to name the field.
+    serde_json::from_slice(body).or_else(|_| {
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            if e.inner().is_data() {
+                field_error(e.path(), e.inner())
+            } else {
+                ApiError::BadRequest(format!("the body is not valid JSON: {}", e.inner()))
+            }
+        })?;
+        de.end()
+            .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+        Ok(value)
+    })
 }
 
 fn form<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
@@ -81,8 +88,10 @@ fn form<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
             return Err(ApiError::BadRequest(format!("{name} is not valid UTF-8")));
         }
     }
-    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(body));
-    serde_path_to_error::deserialize(de).map_err(|e| field_error(e.path(), e.inner()))
+    serde_urlencoded::from_bytes(body).or_else(|_| {
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(body));
+        serde_path_to_error::deserialize(de).map_err(|e| field_error(e.path(), e.inner()))
+    })
 }
 
 fn field_error(path: &serde_path_to_error::Path, inner: &dyn fmt::Display) -> ApiError {
@@ -349,7 +358,12 @@ mod tests {
             let err = read(ct, "data=x").unwrap_err();
             assert!(matches!(err, ApiError::UnsupportedMediaType(_)), "{ct:?}");
         }
-        assert!(read(Some("application/vnd.api+json"), "{}").is_ok());
+        for ct in ["application/vnd.api+json", "Application/JSON; charset=utf-8"] {
+            assert!(read(Some(ct), "{}").is_ok(), "{ct}");
+        }
+        for ct in ["application/jsonx", "text/json", "application/", "application/x-json5"] {
+            assert!(read(Some(ct), "{}").is_err(), "{ct}");
+        }
     }
 
     proptest! {

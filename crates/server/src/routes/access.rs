@@ -2,8 +2,10 @@
 
 use std::borrow::Cow;
 
+use actix_web::http::header::ContentType;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use tiny_opentok_domain::{DomainError, Role, TokenOptions, TokenParams};
 
 use crate::body;
@@ -59,14 +61,26 @@ pub async fn create_access(
     let request: AccessRequest<'_> = body::parse(&req, &body)?;
     let options = TokenOptions::new(request.into_params()?, now)?;
     let token = state.opentok.mint_token(&session.id, &options, now)?;
-    Ok(HttpResponse::Created().json(AccessResponse {
+    // serde_json escapes a string byte by byte: for the ~560-byte token that was an eighth of this
+    // route's instructions. A token (base64, or a JWT's base64url and dots) never needs escaping,
+    // so it goes in as a raw value, which serde_json checks in word-sized steps instead
+    // (bench/callgrind.sh: 64.3k -> 59.6k instructions per request).
+    let token = RawValue::from_string(["\"", &token, "\""].concat())
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let response = AccessResponse {
         token: &token,
         role: options.role(),
         expires_at: options.expire_time(),
         data: options.data(),
         session_id: session.id.as_str(),
         api_key: state.opentok.api_key().as_str(),
-    }))
+    };
+    // Sized for the whole body at once, rather than grown from serde_json's 128 bytes.
+    let mut body = Vec::with_capacity(token.get().len() + 3 * response.data.len() + 256);
+    serde_json::to_writer(&mut body, &response).map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(HttpResponse::Created()
+        .insert_header(ContentType::json())
+        .body(body))
 }
 
 /// `POST /session/{id}/access` parameters.
@@ -113,7 +127,8 @@ impl AccessRequest<'_> {
 #[serde(rename_all = "camelCase")]
 pub struct AccessResponse<'a> {
     /// The client token (T1 or JWT, per configuration).
-    token: &'a str,
+    #[schema(value_type = String)]
+    token: &'a RawValue,
     /// The role in the token.
     role: Role,
     /// The expiry in the token, unix seconds.

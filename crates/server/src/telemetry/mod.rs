@@ -68,7 +68,12 @@ impl UtcMicros {
                     .unwrap_or_else(|| "<unknown time>".to_owned());
                 *second = secs;
             }
-            write!(w, "{text}.{:06}Z", since_epoch.subsec_micros())
+            // 1_000_000 + µs prints as "1" and six zero-padded digits: itoa, not core::fmt's padding.
+            let micros = 1_000_000 + since_epoch.subsec_micros();
+            w.write_str(text)?;
+            w.write_char('.')?;
+            w.write_str(&itoa::Buffer::new().format(micros)[1..])?;
+            w.write_char('Z')
         })
     }
 }

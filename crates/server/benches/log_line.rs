@@ -1,0 +1,42 @@
+//! The request log line, as every request writes it: our plain format against tracing-subscriber's
+//! compact one (no ANSI, the same timer), both into a sink, so only the formatting is timed.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use tiny_opentok_server::telemetry::format::{PlainFields, PlainFormat};
+use tiny_opentok_server::telemetry::UtcMicros;
+
+fn request_line() {
+    tracing::info!(
+        method = "POST",
+        path = "/session/1_MX4xMjM0NTZ-flNhdCBNYXIgMTUgMTQ6NDI6MjMgUERUIDIwMTR-MC40OTAxMzAyNX4/access",
+        status = 201u16,
+        latency_us = 41u64,
+        "request"
+    );
+}
+
+fn log_line(c: &mut Criterion) {
+    let plain = tracing_subscriber::fmt()
+        .with_writer(std::io::sink)
+        .with_timer(UtcMicros)
+        .fmt_fields(PlainFields)
+        .event_format(PlainFormat)
+        .finish();
+    tracing::subscriber::with_default(plain, || {
+        c.bench_function("request line, plain format", |b| b.iter(request_line));
+    });
+    let compact = tracing_subscriber::fmt()
+        .with_writer(std::io::sink)
+        .with_timer(UtcMicros)
+        .with_ansi(false)
+        .compact()
+        .finish();
+    tracing::subscriber::with_default(compact, || {
+        c.bench_function("request line, tracing-subscriber compact", |b| {
+            b.iter(request_line)
+        });
+    });
+}
+
+criterion_group!(benches, log_line);
+criterion_main!(benches);
