@@ -1,5 +1,5 @@
 //! The vocabulary of OpenTok sessions and tokens: validated identifiers, session and token options,
-//! and the rules that bind them (shared/opentok-protocol.md sections 2, 4 and 5).
+//! and the rules that bind them (docs/protocol.md).
 //!
 //! This crate is pure: no I/O, no async, no clock reads and no randomness. Time and random parts come in
 //! as arguments, so every function gives the same output for the same input. It must not depend on

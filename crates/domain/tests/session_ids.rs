@@ -1,4 +1,4 @@
-//! Every session id from the SDKs' fixtures (shared/vectors/session-ids.json, copied here) parses,
+//! Every session id from the SDKs' fixtures (tests/data/session-ids.json) parses,
 //! decodes to the fields listed, and belongs to API key 123456 exactly when the vector says so.
 
 use serde_json::Value;

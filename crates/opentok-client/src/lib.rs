@@ -1,7 +1,8 @@
 //! Talks to OpenTok: mints client tokens (legacy T1 and JWT) and calls the REST API over awc.
 //!
-//! It knows OpenTok's formats (shared/opentok-protocol.md) and HTTP, and nothing of the server's
-//! routes, JSON error bodies or storage. Depends only on the domain crate among the workspace's.
+//! It knows OpenTok's formats (described in the repository's `docs/protocol.md`) and HTTP, and
+//! nothing of the server's routes, JSON error bodies or storage. Depends only on the domain crate
+//! among the workspace's.
 //!
 //! - [`HttpOpenTokClient`] implements [`OpenTokApi`]: `create_session` over REST, `mint_token` locally.
 //! - [`TokenSigner`] holds the keyed HMAC states; with a pinned [`Nonce`] minting is a pure function.

@@ -24,7 +24,7 @@ pub struct TokenSigner {
 }
 
 impl TokenSigner {
-    /// Keys the HMAC states with the secret's UTF-8 bytes (never hex-decoded, protocol section 1).
+    /// Keys the HMAC states with the secret's UTF-8 bytes (never hex-decoded; docs/protocol.md).
     pub fn new(credentials: &Credentials) -> Self {
         let secret = credentials.secret().expose_secret().as_bytes();
         let api_key = credentials.api_key().clone();

@@ -1,4 +1,4 @@
-//! The legacy `T1==` client token (shared/opentok-protocol.md, section 5): the encoder emits the Node
+//! The legacy `T1==` client token (docs/protocol.md, "T1 client tokens"): the encoder emits the Node
 //! SDK's layout byte for byte; the decoder reads what Node, Python and Java emit.
 
 use base64::alphabet;

@@ -1,5 +1,5 @@
 //! The bodies the mock answers with: the session-create answer in its JSON and legacy XML forms, and
-//! OpenTok-style error bodies (shared/opentok-protocol.md, section 2.3 and 2.4).
+//! OpenTok-style error bodies (docs/protocol.md, "Creating a session").
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
