@@ -103,20 +103,4 @@ pub trait OpenTokApi {
         options: &TokenOptions,
         now: u64,
     ) -> Result<String, OpenTokError>;
-
-    /// [`OpenTokApi::mint_token`], appending the token's bytes (ASCII) to `out`, so that a server
-    /// can write it straight into a response body. The default copies `mint_token`'s string.
-    ///
-    /// # Errors
-    /// As [`OpenTokApi::mint_token`]; `out` is left as it was.
-    fn mint_token_into(
-        &self,
-        session_id: &SessionId,
-        options: &TokenOptions,
-        now: u64,
-        out: &mut Vec<u8>,
-    ) -> Result<(), OpenTokError> {
-        out.extend_from_slice(self.mint_token(session_id, options, now)?.as_bytes());
-        Ok(())
-    }
 }

@@ -55,6 +55,30 @@ pub(crate) fn mint_into(
     base64_simd::STANDARD.encode_append(&plain, out);
 }
 
+/// [`mint_into`], as a string.
+pub(crate) fn mint(
+    mac: &Hmac<Sha1>,
+    partner_prefix: &str,
+    session_id: &SessionId,
+    options: &TokenOptions,
+    create_time: u64,
+    nonce: &Nonce,
+) -> String {
+    let mut token = Vec::new();
+    let prefix = partner_prefix.as_bytes();
+    mint_into(
+        mac,
+        prefix,
+        session_id,
+        options,
+        create_time,
+        nonce,
+        &mut token,
+    );
+    // Only the ASCII prefix and base64 were written.
+    String::from_utf8(token).unwrap_or_default()
+}
+
 /// The exact string a T1 token signs, in the Node SDK's layout:
 ///
 /// `session_id=…&create_time=…&nonce=…&role=…&expire_time=…[&connection_data=…]&initial_layout_class_list=…&scope=session.connect`
