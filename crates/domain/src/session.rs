@@ -51,7 +51,7 @@ struct SessionOptionsRepr {
 
 impl SessionOptions {
     /// Checks the strict union of the SDKs' rules: `always` needs routed; e2ee needs routed and
-    /// excludes `always` (docs/protocol.md).
+    /// excludes `always` (docs/protocol.md, "Creating a session").
     ///
     /// # Errors
     /// The first rule broken, in the order above.

@@ -14,7 +14,7 @@ use crate::error::DomainError;
 pub const SESSION_ID_MAX_LEN: usize = 255;
 
 /// A session id in OpenTok's format: a two-character prefix (`1_`, `2_`) and the unpadded base64url
-/// encoding of a `~`-separated record whose field 1 is the API key (protocol reference, section 4).
+/// encoding of a `~`-separated record whose field 1 is the API key (docs/protocol.md, "Session ids").
 ///
 /// Only decodable ids exist: [`SessionId::parse`] checks the whole format, so ids such as
 /// `blahblahblah` are refused as the Node and Python SDKs refuse them.

@@ -36,7 +36,7 @@ pub struct TokenOptions {
 }
 
 impl TokenOptions {
-    /// Resolves defaults against `now` (unix seconds) and checks the rules of protocol section 5.3:
+    /// Resolves defaults against `now` (unix seconds) and checks the rules in docs/protocol.md:
     /// `now < expire ≤ now + 30 days`, data at most 1000 characters, layout classes non-empty
     /// without white space and at most 1000 characters joined.
     ///

@@ -11,7 +11,7 @@ use tiny_opentok_domain::{
     ApiKey, ArchiveMode, MediaMode, SessionId, SessionOptions, TokenOptions,
 };
 
-use crate::{Credentials, Nonce, OpenTokApi, OpenTokError, TokenFormat, TokenSigner};
+use crate::{Credentials, OpenTokApi, OpenTokError, TokenFormat, TokenSigner};
 
 /// OpenTok's production REST endpoint.
 pub const DEFAULT_API_URL: &str = "https://api.opentok.com";
@@ -211,23 +211,6 @@ impl OpenTokApi for HttpOpenTokClient {
     ) -> Result<String, OpenTokError> {
         self.signer
             .mint(self.config.token_format, session_id, options, now)
-    }
-
-    fn mint_token_into(
-        &self,
-        session_id: &SessionId,
-        options: &TokenOptions,
-        now: u64,
-        out: &mut Vec<u8>,
-    ) -> Result<(), OpenTokError> {
-        self.signer.mint_into(
-            self.config.token_format,
-            session_id,
-            options,
-            now,
-            &Nonce::random(),
-            out,
-        )
     }
 }
 

@@ -1,7 +1,8 @@
 //! Talks to OpenTok: mints client tokens (legacy T1 and JWT) and calls the REST API over awc.
 //!
-//! It knows OpenTok's formats (shared/opentok-protocol.md) and HTTP, and nothing of the server's
-//! routes, JSON error bodies or storage. Depends only on the domain crate among the workspace's.
+//! It knows OpenTok's formats (described in the repository's `docs/protocol.md`) and HTTP, and
+//! nothing of the server's routes, JSON error bodies or storage. Depends only on the domain crate
+//! among the workspace's.
 //!
 //! - [`HttpOpenTokClient`] implements [`OpenTokApi`]: `create_session` over REST, `mint_token` locally.
 //! - [`TokenSigner`] holds the keyed HMAC states; with a pinned [`Nonce`] minting is a pure function.
@@ -102,20 +103,4 @@ pub trait OpenTokApi {
         options: &TokenOptions,
         now: u64,
     ) -> Result<String, OpenTokError>;
-
-    /// [`OpenTokApi::mint_token`], appending the token's bytes (ASCII) to `out`, so that a server
-    /// can write it straight into a response body. The default copies `mint_token`'s string.
-    ///
-    /// # Errors
-    /// As [`OpenTokApi::mint_token`]; `out` is left as it was.
-    fn mint_token_into(
-        &self,
-        session_id: &SessionId,
-        options: &TokenOptions,
-        now: u64,
-        out: &mut Vec<u8>,
-    ) -> Result<(), OpenTokError> {
-        out.extend_from_slice(self.mint_token(session_id, options, now)?.as_bytes());
-        Ok(())
-    }
 }

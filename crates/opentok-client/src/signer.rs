@@ -1,7 +1,5 @@
 use std::fmt;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
 use sha1::Sha1;
@@ -18,18 +16,18 @@ use crate::{jwt, t1, Credentials, Nonce, OpenTokError, TokenFormat};
 pub struct TokenSigner {
     api_key: ApiKey,
     // "partner_id=<key>&sig=", the fixed start of every T1 plaintext.
-    partner_prefix: Box<[u8]>,
+    partner_prefix: Box<str>,
     sha1: Hmac<Sha1>,
     sha256: Hmac<Sha256>,
 }
 
 impl TokenSigner {
-    /// Keys the HMAC states with the secret's UTF-8 bytes (never hex-decoded, protocol section 1).
+    /// Keys the HMAC states with the secret's UTF-8 bytes (never hex-decoded; docs/protocol.md).
     pub fn new(credentials: &Credentials) -> Self {
         let secret = credentials.secret().expose_secret().as_bytes();
         let api_key = credentials.api_key().clone();
         Self {
-            partner_prefix: format!("partner_id={api_key}&sig=").into_bytes().into(),
+            partner_prefix: format!("partner_id={api_key}&sig=").into(),
             api_key,
             // HMAC takes keys of any length (longer ones are hashed first), so this cannot fail.
             sha1: Hmac::new_from_slice(secret).expect("HMAC accepts keys of any length"),
@@ -74,41 +72,6 @@ impl TokenSigner {
         }
     }
 
-    /// [`TokenSigner::mint_with_nonce`], appending the token's ASCII bytes to `out` instead of
-    /// returning a string; `out` is left as it was on error.
-    ///
-    /// # Errors
-    /// [`OpenTokError::ForeignSession`] when `session_id` was not issued for this API key.
-    pub fn mint_into(
-        &self,
-        format: TokenFormat,
-        session_id: &SessionId,
-        options: &TokenOptions,
-        now: u64,
-        nonce: &Nonce,
-        out: &mut Vec<u8>,
-    ) -> Result<(), OpenTokError> {
-        match format {
-            TokenFormat::T1 => {
-                self.check_owner(session_id)?;
-                t1::mint_into(
-                    &self.sha1,
-                    &self.partner_prefix,
-                    session_id,
-                    options,
-                    now,
-                    nonce,
-                    out,
-                );
-            }
-            TokenFormat::Jwt => {
-                let token = self.jwt_token(session_id, options, now, nonce)?;
-                out.extend_from_slice(token.as_bytes());
-            }
-        }
-        Ok(())
-    }
-
     /// A legacy `T1==` token in the Node SDK's exact layout (see [`t1::data_string`]).
     ///
     /// # Errors
@@ -120,10 +83,15 @@ impl TokenSigner {
         now: u64,
         nonce: &Nonce,
     ) -> Result<String, OpenTokError> {
-        let mut token = Vec::new();
-        self.mint_into(TokenFormat::T1, session_id, options, now, nonce, &mut token)?;
-        // Only the ASCII prefix and base64 were written.
-        Ok(String::from_utf8(token).unwrap_or_default())
+        self.check_owner(session_id)?;
+        Ok(t1::mint(
+            &self.sha1,
+            &self.partner_prefix,
+            session_id,
+            options,
+            now,
+            nonce,
+        ))
     }
 
     /// An HS256 JWT client token with the Node SDK's header and claim order
@@ -157,7 +125,7 @@ impl TokenSigner {
     }
 
     fn check_owner(&self, session_id: &SessionId) -> Result<(), OpenTokError> {
-        if issued_for(session_id, &self.api_key) {
+        if session_id.belongs_to(&self.api_key) {
             Ok(())
         } else {
             Err(OpenTokError::ForeignSession {
@@ -165,33 +133,6 @@ impl TokenSigner {
                 api_key: self.api_key.to_string(),
             })
         }
-    }
-}
-
-/// The answer of [`SessionId::belongs_to`] (field 1 of the decoded record equals the key) without
-/// its allocations, which cost as much as the HMAC itself on the minting path. Field 1 sits near the
-/// start of the record, so a prefix is decoded first; ids whose first two fields it does not hold,
-/// and ids that need the domain crate's lenient decoding, take the longer ways.
-fn issued_for(session_id: &SessionId, key: &ApiKey) -> bool {
-    // SessionId::parse guarantees a two-character ASCII prefix and at most 255 characters, so the
-    // record fits: 253 base64 characters decode to at most 190 bytes.
-    let mut record = [0u8; 256];
-    let body = session_id.as_str().get(2..).unwrap_or_default().as_bytes();
-    // Whole 4-character groups decode without padding: room for the key and a field 0 of up to
-    // 13 bytes (real ids have 1).
-    let prefix = (key.as_str().len() + 16).div_ceil(3) * 4;
-    if let Some(head) = body.get(..prefix) {
-        if let Ok(len) = URL_SAFE_NO_PAD.decode_slice(head, &mut record) {
-            let mut fields = record[..len].splitn(3, |&b| b == b'~');
-            let (_, field1, rest) = (fields.next(), fields.next(), fields.next());
-            if rest.is_some() {
-                return field1 == Some(key.as_str().as_bytes());
-            }
-        }
-    }
-    match URL_SAFE_NO_PAD.decode_slice(body, &mut record) {
-        Ok(len) => record[..len].split(|&b| b == b'~').nth(1) == Some(key.as_str().as_bytes()),
-        Err(_) => session_id.belongs_to(key),
     }
 }
 
@@ -224,40 +165,6 @@ mod tests {
 
     fn defaults() -> TokenOptions {
         TokenOptions::new(TokenParams::default(), NOW).unwrap()
-    }
-
-    #[test]
-    fn mint_into_appends_the_same_token_mint_returns() {
-        let sid = SessionId::parse(SID).unwrap();
-        let nonce = Nonce::new(0.25).unwrap();
-        let data = TokenParams {
-            data: "name=Ann & co: \"é\"".to_owned(),
-            ..TokenParams::default()
-        };
-        for options in [defaults(), TokenOptions::new(data, NOW).unwrap()] {
-            for format in [TokenFormat::T1, TokenFormat::Jwt] {
-                let token = signer()
-                    .mint_with_nonce(format, &sid, &options, NOW, &nonce)
-                    .unwrap();
-                let mut out = b"before:".to_vec();
-                signer()
-                    .mint_into(format, &sid, &options, NOW, &nonce, &mut out)
-                    .unwrap();
-                assert_eq!(out, [b"before:", token.as_bytes()].concat(), "{format:?}");
-            }
-        }
-        let foreign = SessionId::parse(FOREIGN).unwrap();
-        let mut out = b"kept".to_vec();
-        let err = signer().mint_into(
-            TokenFormat::T1,
-            &foreign,
-            &defaults(),
-            NOW,
-            &nonce,
-            &mut out,
-        );
-        assert!(matches!(err, Err(OpenTokError::ForeignSession { .. })));
-        assert_eq!(out, b"kept");
     }
 
     #[test]
@@ -308,69 +215,6 @@ mod tests {
             let a = signer().mint(format, &sid, &defaults(), NOW).unwrap();
             let b = signer().mint(format, &sid, &defaults(), NOW).unwrap();
             assert_ne!(a, b);
-        }
-    }
-
-    #[test]
-    fn ownership_check_agrees_with_the_domain_on_sdk_ids() {
-        let ids = [
-            SID,
-            FOREIGN,
-            "2_MX4xNzAxMjYzMX4xMjcuMC4wLjF-V2VkIEZlYiAyNiAxODo1NzoyNCBQU1QgMjAxNH4wLjU0MDU4ODc0fg",
-            "1_MX40NzY2NTk3MX5-MTczOTUzODg5NDk1OX5ROW1jWEcxUXJOM1RJWXU4eStwcHgvZ3N-UH5-",
-            "1_MX4yOWY3NjBmOC03Y2UxLTQ2YzktYWRlMy1mMmRlZGVlNGVkNWZ-fjE3MjY0NjI1ODg2NDd-MTF4TGExYmJoelBlR1FHbVhzbWd4STBrfn5-",
-        ];
-        let keys = [
-            "123456",
-            "654321",
-            "17012631",
-            "47665971",
-            "12345",
-            "1234567",
-            "29f760f8-7ce1-46c9-ade3-f2dedee4ed5f",
-        ];
-        let mut matches = 0;
-        for id in ids {
-            let id = SessionId::parse(id).unwrap();
-            for key in keys {
-                let key = ApiKey::parse(key).unwrap();
-                assert_eq!(issued_for(&id, &key), id.belongs_to(&key), "{id} {key}");
-                matches += usize::from(issued_for(&id, &key));
-            }
-        }
-        assert_eq!(matches, ids.len());
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn ownership_check_agrees_with_the_domain(
-            issued in "[0-9]{1,12}|[0-9a-f-]{36}",
-            asked in "[0-9]{1,12}",
-            ms in proptest::prelude::any::<u64>(),
-            random in "[A-Za-z0-9+/]{0,24}",
-        ) {
-            let issued = ApiKey::parse(&issued).unwrap();
-            let id = SessionId::encode(&issued, None, ms, &random).unwrap();
-            for key in [issued.clone(), ApiKey::parse(&asked).unwrap()] {
-                proptest::prop_assert_eq!(issued_for(&id, &key), id.belongs_to(&key));
-            }
-        }
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn ownership_check_agrees_with_the_domain_whatever_the_first_field(
-            first in "[0-9a-z]{0,30}",
-            issued in "[0-9]{1,12}|[0-9a-f-]{36}",
-            asked in "[0-9]{1,12}",
-            rest in "[A-Za-z0-9.: ~-]{2,60}",
-        ) {
-            use base64::Engine as _;
-            let record = format!("{first}~{issued}~{rest}~~");
-            let id = SessionId::parse(&format!("1_{}", URL_SAFE_NO_PAD.encode(record))).unwrap();
-            for key in [ApiKey::parse(&issued).unwrap(), ApiKey::parse(&asked).unwrap()] {
-                proptest::prop_assert_eq!(issued_for(&id, &key), id.belongs_to(&key));
-            }
         }
     }
 

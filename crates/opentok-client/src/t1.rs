@@ -1,10 +1,13 @@
-//! The legacy `T1==` client token (shared/opentok-protocol.md, section 5): the encoder emits the Node
+//! The legacy `T1==` client token (docs/protocol.md, "T1 client tokens"): the encoder emits the Node
 //! SDK's layout byte for byte; the decoder reads what Node, Python and Java emit.
+
+use std::borrow::Cow;
 
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use secrecy::{ExposeSecret, SecretString};
 use sha1::Sha1;
 use tiny_opentok_domain::{SessionId, TokenOptions};
@@ -14,45 +17,40 @@ use crate::{Nonce, OpenTokError};
 /// The literal marker every T1 token starts with. It is not base64 padding.
 pub const T1_PREFIX: &str = "T1==";
 
-const SIG_HEX_LEN: usize = 40;
-const HEX: &[u8; 16] = b"0123456789abcdef";
-const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+/// Bytes Node's `querystring.escape` leaves as they are: `A-Z a-z 0-9 - _ . ! ~ * ' ( )`.
+/// Everything else, non-ASCII UTF-8 bytes included, becomes `%XX` with uppercase hex.
+const NODE_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
 
-/// Signs with a pre-keyed HMAC state (cloned per token, so the key schedule runs once per client)
-/// and appends the token's ASCII bytes to `out`: a server can write it straight into a response
-/// body, with no intermediate string to allocate, check for UTF-8 and copy.
-pub(crate) fn mint_into(
+/// Signs with a pre-keyed HMAC state (cloned per token, so the key schedule runs once per client).
+/// `partner_prefix` is `partner_id=<key>&sig=`.
+pub(crate) fn mint(
     mac: &Hmac<Sha1>,
-    partner_prefix: &[u8],
+    partner_prefix: &str,
     session_id: &SessionId,
     options: &TokenOptions,
     create_time: u64,
     nonce: &Nonce,
-    out: &mut Vec<u8>,
-) {
-    // plaintext = "partner_id=<key>&sig=" <40 hex> ":" <data_string>. The signature slot has a fixed
-    // width, so the data string is written in place and the hex filled in afterwards.
-    let head = partner_prefix.len() + SIG_HEX_LEN + 1;
-    let mut plain = Vec::with_capacity(head + data_capacity(session_id, options));
-    plain.extend_from_slice(partner_prefix);
-    plain.extend_from_slice(&[b'0'; SIG_HEX_LEN]);
-    plain.push(b':');
-    write_data_string(&mut plain, session_id, options, create_time, nonce);
-
+) -> String {
+    let data = data_string(session_id, options, create_time, nonce);
     let mut mac = mac.clone();
-    mac.update(&plain[head..]);
-    let sig = mac.finalize().into_bytes();
-    for (slot, byte) in plain[partner_prefix.len()..head - 1]
-        .chunks_exact_mut(2)
-        .zip(sig.iter())
-    {
-        slot[0] = HEX[usize::from(byte >> 4)];
-        slot[1] = HEX[usize::from(byte & 0x0f)];
-    }
+    mac.update(data.as_bytes());
+    let signature = hex::encode(mac.finalize().into_bytes());
+    let plain = [partner_prefix, &signature, ":", &data].concat();
 
-    out.extend_from_slice(T1_PREFIX.as_bytes());
+    let mut token = String::with_capacity(T1_PREFIX.len() + plain.len().div_ceil(3) * 4);
+    token.push_str(T1_PREFIX);
     // The alphabet and padding of `base64`'s STANDARD (the T1 vectors pin the bytes), with SIMD.
-    base64_simd::STANDARD.encode_append(&plain, out);
+    base64_simd::STANDARD.encode_append(plain, &mut token);
+    token
 }
 
 /// The exact string a T1 token signs, in the Node SDK's layout:
@@ -67,107 +65,38 @@ pub fn data_string(
     create_time: u64,
     nonce: &Nonce,
 ) -> String {
-    let mut out = Vec::with_capacity(data_capacity(session_id, options));
-    write_data_string(&mut out, session_id, options, create_time, nonce);
-    // Only ASCII was written: escaped values, digits and fixed names.
-    String::from_utf8(out).unwrap_or_default()
-}
-
-fn data_capacity(session_id: &SessionId, options: &TokenOptions) -> usize {
     let layout: usize = options
         .initial_layout_class_list()
         .iter()
         .map(|c| c.len() + 1)
         .sum();
-    160 + session_id.as_str().len() + 3 * (options.data().len() + layout)
-}
-
-fn write_data_string(
-    out: &mut Vec<u8>,
-    session_id: &SessionId,
-    options: &TokenOptions,
-    create_time: u64,
-    nonce: &Nonce,
-) {
-    out.extend_from_slice(b"session_id=");
-    escape_into(out, session_id.as_str());
-    out.extend_from_slice(b"&create_time=");
-    push_u64(out, create_time);
-    out.extend_from_slice(b"&nonce=");
-    out.extend_from_slice(nonce.as_bytes());
-    out.extend_from_slice(b"&role=");
-    out.extend_from_slice(options.role().as_str().as_bytes());
-    out.extend_from_slice(b"&expire_time=");
-    push_u64(out, options.expire_time());
+    let mut out = String::with_capacity(
+        160 + session_id.as_str().len() + 3 * (options.data().len() + layout),
+    );
+    let mut int = itoa::Buffer::new();
+    out.push_str("session_id=");
+    out.extend(utf8_percent_encode(session_id.as_str(), NODE_ESCAPE));
+    out.push_str("&create_time=");
+    out.push_str(int.format(create_time));
+    out.push_str("&nonce=");
+    out.push_str(nonce.as_str());
+    out.push_str("&role=");
+    out.push_str(options.role().as_str());
+    out.push_str("&expire_time=");
+    out.push_str(int.format(options.expire_time()));
     if !options.data().is_empty() {
-        out.extend_from_slice(b"&connection_data=");
-        escape_into(out, options.data());
+        out.push_str("&connection_data=");
+        out.extend(utf8_percent_encode(options.data(), NODE_ESCAPE));
     }
-    out.extend_from_slice(b"&initial_layout_class_list=");
+    out.push_str("&initial_layout_class_list=");
     for (i, class) in options.initial_layout_class_list().iter().enumerate() {
         if i > 0 {
-            out.extend_from_slice(b"%20");
+            out.push_str("%20");
         }
-        escape_into(out, class);
+        out.extend(utf8_percent_encode(class, NODE_ESCAPE));
     }
-    out.extend_from_slice(b"&scope=session.connect");
-}
-
-/// Node's `querystring.escape` set of bytes left as they are, as a table: every token escapes the
-/// session id, so this check runs on about a hundred bytes per token.
-const UNRESERVED: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        table[i] = b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
-            );
-        i += 1;
-    }
-    table
-};
-
-fn is_unreserved(b: u8) -> bool {
-    UNRESERVED[usize::from(b)]
-}
-
-fn escape_into(out: &mut Vec<u8>, value: &str) {
-    let bytes = value.as_bytes();
-    if bytes
-        .iter()
-        .fold(true, |clean, &b| clean & is_unreserved(b))
-    {
-        out.extend_from_slice(bytes);
-        return;
-    }
-    for &b in bytes {
-        if is_unreserved(b) {
-            out.push(b);
-        } else {
-            out.extend_from_slice(&[
-                b'%',
-                HEX_UPPER[usize::from(b >> 4)],
-                HEX_UPPER[usize::from(b & 0x0f)],
-            ]);
-        }
-    }
-}
-
-pub(crate) fn push_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
+    out.push_str("&scope=session.connect");
+    out
 }
 
 /// A T1 token taken apart: who issued it, its signature, the signed data and the decoded fields.
@@ -246,37 +175,19 @@ fn parse_pairs(text: &str) -> Result<Vec<(String, String)>, OpenTokError> {
 }
 
 /// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte, the result UTF-8.
+/// A `%` not followed by two hex digits stays as it is, as Node's `querystring.unescape` leaves it.
 fn form_decode(text: &str) -> Result<String, OpenTokError> {
-    let malformed = |reason| OpenTokError::MalformedToken { reason };
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .ok_or(malformed("a '%' escape is cut short"))?;
-                let hi = hex_value(hex[0]).ok_or(malformed("a '%' escape is not hex"))?;
-                let lo = hex_value(hex[1]).ok_or(malformed("a '%' escape is not hex"))?;
-                out.push(hi << 4 | lo);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).map_err(|_| malformed("a decoded value is not UTF-8"))
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    let spaced = if text.contains('+') {
+        Cow::Owned(text.replace('+', " "))
+    } else {
+        Cow::Borrowed(text)
+    };
+    percent_decode_str(&spaced)
+        .decode_utf8()
+        .map(Cow::into_owned)
+        .map_err(|_| OpenTokError::MalformedToken {
+            reason: "a decoded value is not UTF-8",
+        })
 }
 
 impl T1Token {
@@ -341,9 +252,7 @@ mod tests {
     }
 
     fn escaped(value: &str) -> String {
-        let mut out = Vec::new();
-        escape_into(&mut out, value);
-        String::from_utf8(out).unwrap()
+        utf8_percent_encode(value, NODE_ESCAPE).to_string()
     }
 
     #[test]
@@ -374,21 +283,16 @@ mod tests {
     }
 
     #[test]
-    fn push_u64_writes_decimal_digits() {
-        for n in [0, 7, 10, 1_700_000_000, u64::MAX] {
-            let mut out = Vec::new();
-            push_u64(&mut out, n);
-            assert_eq!(String::from_utf8(out).unwrap(), n.to_string());
-        }
-    }
-
-    #[test]
     fn form_decode_reads_plus_and_percent_escapes() {
         assert_eq!(form_decode("a+b%20c%3A%C3%A9").unwrap(), "a b c:é");
-        assert!(form_decode("%").is_err());
-        assert!(form_decode("%4").is_err());
-        assert!(form_decode("%zz").is_err());
-        assert!(form_decode("%FF").is_err());
+        assert_eq!(form_decode("1%2B1").unwrap(), "1+1");
+        for kept in ["%", "%4", "%zz", "100%"] {
+            assert_eq!(form_decode(kept).unwrap(), kept);
+        }
+        assert!(matches!(
+            form_decode("%FF"),
+            Err(OpenTokError::MalformedToken { .. })
+        ));
     }
 
     #[test]
@@ -418,17 +322,15 @@ mod tests {
         let mac = Hmac::<Sha1>::new_from_slice(b"right").unwrap();
         let sid = SessionId::parse(SID).unwrap();
         let nonce = Nonce::new(0.5).unwrap();
-        let mut token = Vec::new();
-        mint_into(
+        let token = mint(
             &mac,
-            b"partner_id=123456&sig=",
+            "partner_id=123456&sig=",
             &sid,
             &options("", &[]),
             NOW,
             &nonce,
-            &mut token,
         );
-        let decoded = decode(std::str::from_utf8(&token).unwrap()).unwrap();
+        let decoded = decode(&token).unwrap();
         assert!(decoded.verify(&SecretString::from("right")));
         assert!(!decoded.verify(&SecretString::from("wrong")));
         let forged = T1Token {

@@ -1,4 +1,4 @@
-//! Known-answer tests against the SDK vectors in tests/data (copied from shared/vectors).
+//! Known-answer tests against the SDK vectors in tests/data (see docs/protocol.md).
 
 use std::collections::HashSet;
 

@@ -1,5 +1,5 @@
 //! The bodies the mock answers with: the session-create answer in its JSON and legacy XML forms, and
-//! OpenTok-style error bodies (shared/opentok-protocol.md, section 2.3 and 2.4).
+//! OpenTok-style error bodies (docs/protocol.md, "Creating a session").
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
@@ -8,6 +8,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use rand::Rng as _;
 use serde::Serialize;
+use time::macros::format_description;
+use time::OffsetDateTime;
 
 /// The real service's body for every authentication failure.
 pub(crate) const AUTH_FAILURE_BODY: &str =
@@ -90,55 +92,23 @@ pub(crate) fn random_id_part() -> String {
 
 /// A random (version 4) UUID in its usual text form, for `session_segment_id`.
 fn random_uuid() -> String {
-    let mut b: [u8; 16] = rand::thread_rng().gen();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    uuid::Builder::from_random_bytes(rand::thread_rng().gen())
+        .into_uuid()
+        .to_string()
 }
 
 /// Formats unix seconds like Java's `Date.toString()` in GMT, e.g. `Fri Feb 14 13:14:54 GMT 2025`
-/// (the service's zone varies; one fixture shows GMT).
+/// (the service's zone varies; one fixture shows GMT). Empty past the year 9999, which `time`
+/// cannot represent and no client reads.
 pub(crate) fn java_date(unix_secs: u64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let days = unix_secs / 86_400;
-    let secs = unix_secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{} {} {:02} {:02}:{:02}:{:02} GMT {}",
-        DAYS[(days % 7) as usize],
-        MONTHS[(month - 1) as usize],
-        day,
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60,
-        year
-    )
-}
-
-/// Days since 1970-01-01 to a (year, month 1..=12, day 1..=31) Gregorian date; Howard Hinnant's
-/// `civil_from_days` algorithm, restricted to dates after the epoch.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
+    let format = format_description!(
+        "[weekday repr:short] [month repr:short] [day] [hour]:[minute]:[second] GMT [year]"
+    );
+    i64::try_from(unix_secs)
+        .ok()
+        .and_then(|secs| OffsetDateTime::from_unix_timestamp(secs).ok())
+        .and_then(|date| date.format(format).ok())
+        .unwrap_or_default()
 }
 
 /// An OpenTok-style JSON error: `{"code":<status>,"message":"..."}`.
@@ -197,6 +167,9 @@ mod tests {
         assert_eq!(java_date(0), "Thu Jan 01 00:00:00 GMT 1970");
         assert_eq!(java_date(951_782_400), "Tue Feb 29 00:00:00 GMT 2000");
         assert_eq!(java_date(1_700_000_000), "Tue Nov 14 22:13:20 GMT 2023");
+        assert_eq!(java_date(253_402_300_799), "Fri Dec 31 23:59:59 GMT 9999");
+        assert_eq!(java_date(253_402_300_800), "");
+        assert_eq!(java_date(u64::MAX), "");
     }
 
     #[test]
@@ -216,6 +189,8 @@ mod tests {
         assert_eq!(id.len(), 36);
         assert_eq!(&id[14..15], "4");
         assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "{id}");
+        assert_eq!(id.matches('-').count(), 4, "{id}");
+        assert_ne!(id, random_uuid());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Checks the REST-auth JWT in `X-OPENTOK-AUTH` (shared/opentok-protocol.md, section 3).
+//! Checks the REST-auth JWT in `X-OPENTOK-AUTH` (docs/protocol.md, "The REST auth JWT").
 //!
 //! The rule is the documented claim set: HS256 with the project secret, `iss` = the API key,
 //! `ist` = `"project"`, numeric `iat` and `exp` describing a current token of at most five minutes, and
@@ -130,7 +130,7 @@ fn verify_signature(token: &str, secret: &str) -> Result<Map<String, Value>, Rej
     validation.validate_exp = false;
     validation.validate_nbf = false;
     validation.validate_aud = false;
-    // The secret is used as its raw UTF-8 bytes, never hex-decoded (protocol section 1).
+    // The secret is used as its raw UTF-8 bytes, never hex-decoded (docs/protocol.md).
     let key = DecodingKey::from_secret(secret.as_bytes());
     match jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation) {
         Ok(data) => Ok(data.claims),
@@ -165,7 +165,7 @@ fn check_claims(
     let iat = numeric(claims, "iat", Claim::Iat)?;
     let exp = numeric(claims, "exp", Claim::Exp)?;
     match claims.get("jti") {
-        // The Node SDK sends none; the real service evidently accepts that (protocol section 3).
+        // The Node SDK sends none; the real service evidently accepts that (docs/protocol.md).
         None if !require_jti => {}
         None => return Err(Rejection::MissingClaim(Claim::Jti)),
         Some(Value::String(s)) if !s.is_empty() => {}
@@ -203,7 +203,7 @@ mod tests {
 
     const KEY: &str = "123456";
     const SECRET: &str = "1234567890abcdef1234567890abcdef1234567890";
-    // Vectors from shared/vectors/rest-auth-jwt.json, all signed at iat=1700000000.
+    // The SDK vectors of rest-auth-jwt.json (opentok-client's tests/data), all signed at iat=1700000000.
     const PYTHON: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3QiOiJwcm9qZWN0IiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjE3MDAwMDAxODAsImlzcyI6IjEyMzQ1NiIsImp0aSI6IjAuMTIzNDU2Nzg5In0.F3E5xPSCxo5-pH6XmWERaYjnJ7feJOBnw-Id-dUa9b8";
     const NODE: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiIxMjM0NTYiLCJpc3QiOiJwcm9qZWN0IiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjE3MDAwMDAzMDB9.NQ-QKS1mi_SRiz9UkEOgEMA-B0HKdwkIkLGxWz7g9vI";
     const RUBY: &str = "eyJpc3QiOiJwcm9qZWN0IiwiYWxnIjoiSFMyNTYifQ.eyJpc3MiOiIxMjM0NTYiLCJpYXQiOjE0OTI1MTA2NjAsImV4cCI6MTQ5MjUxMDk2MH0.BplMVhJWx4ld7KLKXqEmow6MjNPPFw9W8IHCMfeb120";

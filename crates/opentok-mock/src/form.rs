@@ -1,4 +1,4 @@
-//! Validates the `POST /session/create` form (shared/opentok-protocol.md, sections 2.1 and 2.2).
+//! Validates the `POST /session/create` form (docs/protocol.md, "Creating a session").
 //!
 //! The rule is the strict union of the SDKs' checks, which is what our own client must satisfy:
 //! `p2p.preference` is required (every SDK sends it; the real service would default to relayed, but a
@@ -112,7 +112,8 @@ mod tests {
 
     #[test]
     fn accepts_every_body_the_sdks_sent() {
-        // Bodies from shared/vectors/session-create-responses.json (Node, Python, Ruby).
+        // Bodies the SDKs sent (Node, Python, Ruby), as in opentok-client's
+        // tests/data/session-create-responses.json.
         for body in [
             "archiveMode=manual&p2p.preference=enabled",
             "archiveMode=always&p2p.preference=disabled",

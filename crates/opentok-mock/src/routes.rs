@@ -1,6 +1,6 @@
 //! The route table and the handlers. Every request enters through [`dispatch`], which records it,
 //! looks the route up in [`ROUTES`] and then applies the global latency; add the archive endpoints
-//! (protocol section 7) to the table.
+//! (OpenTok's archive REST API) to the table when they are needed.
 
 use std::io;
 use std::sync::atomic::Ordering;

@@ -124,15 +124,32 @@ fn run(queue: &Mutex<Queue>) {
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
     use std::time::Duration;
 
     use super::*;
+
+    /// Far beyond any deadline below: reached only when the timer thread never wakes a sleeper.
+    const LIMIT: Duration = Duration::from_secs(5);
+
+    /// Fails the test with `what` instead of hanging when `future` does not finish within LIMIT.
+    async fn within<F: Future>(what: &str, future: F) -> F::Output {
+        tokio::time::timeout(LIMIT, future)
+            .await
+            .unwrap_or_else(|_| {
+                panic!("{what}: not done within {LIMIT:?}; the timer never woke it")
+            })
+    }
 
     #[tokio::test]
     async fn wakes_at_the_deadline_not_before() {
         for ms in [1, 5, 20] {
             let start = Instant::now();
-            sleep_until(start + Duration::from_millis(ms)).await;
+            within(
+                "a short sleep",
+                sleep_until(start + Duration::from_millis(ms)),
+            )
+            .await;
             assert!(start.elapsed() >= Duration::from_millis(ms), "{ms} ms");
         }
     }
@@ -155,7 +172,7 @@ mod tests {
             })
             .collect();
         for task in tasks {
-            task.await.unwrap();
+            within("a queued sleeper", task).await.unwrap();
         }
         let order = order
             .lock()
@@ -175,13 +192,23 @@ mod tests {
         )
         .await;
         assert!(dropped.is_err(), "the 50 ms sleep was cut off after 1 ms");
-        sleep_until(start + Duration::from_millis(60)).await;
+        within(
+            "the sleep after a dropped one",
+            sleep_until(start + Duration::from_millis(60)),
+        )
+        .await;
         assert!(start.elapsed() >= Duration::from_millis(60));
     }
 
     #[tokio::test]
     async fn a_past_deadline_is_ready_at_once() {
         let past = Instant::now();
-        sleep_until(past).await;
+        let start = Instant::now();
+        within("a sleep until a past instant", sleep_until(past)).await;
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            start.elapsed()
+        );
     }
 }
