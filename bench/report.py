@@ -73,6 +73,8 @@ def summary(scenario, server):
     return {
         "rps": statistics.median(rps),
         "rounds": rps,
+        "cpu_rounds": cpu,
+        "round_ids": [r["round"] for r in rs],
         "p50": statistics.median(p50),
         "p99": statistics.median(p99),
         "cpu": statistics.median(cpu),
@@ -89,7 +91,7 @@ def fmt(x, spec):
     return "n/a" if x is None else format(x, spec)
 
 
-SERVERS = ("ours", "ours-quiet", "peer", "floor", "mock-direct")
+SERVERS = ("ours", "baseline", "ours-quiet", "peer", "floor", "mock-direct")
 S = {(sc, sv): summary(sc, sv) for sc in SCENARIOS for sv in SERVERS}
 
 lines = []
@@ -170,6 +172,45 @@ m_s, m_l = S[("session", "mock-direct")], S[("session-lat", "mock-direct")]
 peak = max(rss.get("ours", {}).values(), default=None)
 target(f"peak RSS of ours ≤ {RSS_LIMIT_MIB} MiB", peak, f"{fmt(peak, '.1f')} MiB", peak is not None and peak <= RSS_LIMIT_MIB)
 
+
+def per_round_ratios(a, b, key):
+    """ours/baseline in each round: the two ran next to each other in it, so drift hits both alike."""
+    pb = dict(zip(b["round_ids"], b[key]))
+    return [x / pb[rid] for rid, x in zip(a["round_ids"], a[key]) if pb.get(rid)]
+
+
+if any(S[(sc, "baseline")] for sc in SCENARIOS):
+    w("## Ours against the baseline")
+    w("")
+    w(f"Baseline: `{os.environ.get('BASELINE_DESC', '')}`, run as *ours* in the same rounds.")
+    w("")
+    w(
+        "| scenario | CPU µs/req ours | baseline | ratio | per round (min-max) "
+        "| req/s ours | baseline | ratio | per round (min-max) |"
+    )
+    w("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |")
+    for sc, title in SCENARIOS.items():
+        o, b = S[(sc, "ours")], S[(sc, "baseline")]
+        if o is None or b is None:
+            continue
+        cells = []
+        for key, rounds, spec in (("cpu", "cpu_rounds", ".1f"), ("rps", "rounds", ".0f")):
+            pr = per_round_ratios(o, b, rounds)
+            cells += [
+                format(o[key], spec),
+                format(b[key], spec),
+                f"{o[key] / b[key]:.3f}" if b[key] else "n/a",
+                f"{min(pr):.3f}-{max(pr):.3f}" if pr else "n/a",
+            ]
+        w(f"| {title} | " + " | ".join(cells) + " |")
+    w("")
+    w(
+        "*ratio*: ours over the baseline, of the medians (CPU below 1 and req/s above 1 mean ours is "
+        "cheaper). *per round*: the same ratio in each round, where the two ran one after the other; "
+        "its range is the run's spread, and a difference inside it is not a difference."
+    )
+    w("")
+
 w("## Targets")
 w("")
 w("| target | measured | verdict |")
@@ -194,7 +235,7 @@ w(
     + (f", {m_l['rps']:.0f} req/s ({100 * m_l['rps'] / ceiling:.1f}% of {ceiling:.0f}) with {LATENCY_MS} ms, p50 {m_l['p50']:.2f} ms" if m_l and ceiling else "")
     + ". Its CPU columns are the mock's, whose core it shares with wrk."
 )
-for sv in ("ours", "ours-quiet", "peer"):
+for sv in ("ours", "baseline", "ours-quiet", "peer"):
     before, after, n = rss.get(sv, {}).get("1"), rss.get(sv, {}).get("2"), stored.get(("2", sv), 0)
     if before and after and n:
         w(

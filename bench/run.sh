@@ -12,7 +12,15 @@
 # Knobs (environment): DURATION (s per run, 6), ROUNDS (3), CONNS (64), LATENCY_MS (50),
 # WARMUP_SECS (2), TOKEN_FORMAT (t1 | jwt, for ours and the peer alike), LOAD_CPU (0), SERVER_CPU (1),
 # BUDGET_SECS (300: a watchdog stops the run this long after the builds), SKIP_BUILD=1,
-# PROFILE=1 (extra runs under `perf record`, summed up in bench/out/run/profile-*.txt; not in the table).
+# PROFILE=1 (extra runs under `perf record`, summed up in bench/out/run/profile-*.txt; not in the table),
+# SKIP_PEER=1 (no Node peer: no npm, no peer rows; quicker when comparing two builds of ours).
+#
+# BASELINE_BIN=/path/to/tiny-opentok-server adds a contender "baseline": that binary, run exactly as
+# "ours" (shipped log level, WORKERS=1, same core) in the same interleaved rounds and phases, and the
+# report puts the two side by side with their ratio and its spread over rounds. It runs in the
+# directory that holds its config/: the binary's own directory when a config/ is beside it (as in
+# /work/baseline-bin), else this work tree. Binaries come from target/release, or from
+# $CARGO_TARGET_DIR/release when that is set.
 #
 # Every process this script starts is recorded by PID and stopped on exit, error or signal.
 set -euo pipefail
@@ -33,9 +41,13 @@ LOAD_CPU="${LOAD_CPU:-0}"
 SERVER_CPU="${SERVER_CPU:-1}"
 BUDGET_SECS="${BUDGET_SECS:-300}"
 
-SERVER_BIN="$ROOT/target/release/tiny-opentok-server"
-MOCK_BIN="$ROOT/target/release/opentok-mock"
-FLOOR_BIN="$ROOT/target/release/bench-floor"
+SKIP_PEER="${SKIP_PEER:-0}"
+BASELINE_BIN="${BASELINE_BIN:-}"
+
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+SERVER_BIN="$TARGET/release/tiny-opentok-server"
+MOCK_BIN="$TARGET/release/opentok-mock"
+FLOOR_BIN="$TARGET/release/bench-floor"
 
 log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() {
@@ -149,7 +161,9 @@ if ! command -v wrk >/dev/null; then
     { "${SUDO[@]}" apt-get update -qq && "${SUDO[@]}" apt-get install -y -qq wrk; } >"$OUT/apt-wrk.log" 2>&1 ||
         die "could not install wrk (see $OUT/apt-wrk.log); install it and rerun"
 fi
-for tool in cargo node npm wrk curl python3 taskset; do
+TOOLS=(cargo wrk curl python3 taskset)
+[[ "$SKIP_PEER" == 1 ]] || TOOLS+=(node npm)
+for tool in "${TOOLS[@]}"; do
     command -v "$tool" >/dev/null || die "$tool is not installed"
 done
 CORES="$(nproc --all)"
@@ -162,15 +176,24 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     log "building release binaries"
     (cd "$ROOT" && cargo build --release -q -p tiny-opentok-server -p opentok-mock) ||
         die "cargo build of the server and the mock failed"
-    # The floor is its own workspace; sharing target/ reuses the actix-web build.
+    # The floor is its own workspace; sharing the target directory reuses the actix-web build.
     cargo build --release -q --locked --manifest-path "$BENCH/floor/Cargo.toml" \
-        --target-dir "$ROOT/target" || die "cargo build of bench/floor failed"
-    log "installing the peer's packages (npm ci)"
-    (cd "$BENCH/peer" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci in bench/peer failed"
+        --target-dir "$TARGET" || die "cargo build of bench/floor failed"
+    if [[ "$SKIP_PEER" != 1 ]]; then
+        log "installing the peer's packages (npm ci)"
+        (cd "$BENCH/peer" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci in bench/peer failed"
+    fi
 fi
 for bin in "$SERVER_BIN" "$MOCK_BIN" "$FLOOR_BIN"; do
     [[ -x "$bin" ]] || die "$bin is missing (run without SKIP_BUILD=1)"
 done
+BASELINE_CWD="$ROOT"
+if [[ -n "$BASELINE_BIN" ]]; then
+    [[ -x "$BASELINE_BIN" ]] || die "BASELINE_BIN=$BASELINE_BIN is missing or not executable"
+    BASELINE_BIN="$(realpath "$BASELINE_BIN")"
+    [[ ! -d "$(dirname "$BASELINE_BIN")/config" ]] || BASELINE_CWD="$(dirname "$BASELINE_BIN")"
+    log "baseline: $BASELINE_BIN (config from $BASELINE_CWD/config)"
+fi
 
 # The watchdog bounds everything after the builds; it is one of our PIDs, so it dies with the run.
 (
@@ -206,14 +229,15 @@ start_mock() { # LATENCY_MS -> MOCK_PID, MOCK_URL
     log "mock (latency ${1} ms) at $MOCK_URL, pid $MOCK_PID"
 }
 
-# start_ours NAME RUST_LOG -> SRV_PID, SRV_URL. "ours" runs with the shipped log level (info);
-# "ours-quiet" is the same binary at RUST_LOG=warn, a diagnostic row that prices per-request logging.
+# start_ours NAME RUST_LOG [BIN DIR] -> SRV_PID, SRV_URL. "ours" runs with the shipped log level
+# (info); "ours-quiet" is the same binary at RUST_LOG=warn, a diagnostic row that prices per-request
+# logging; "baseline" is BASELINE_BIN, run as "ours" from the directory DIR that holds its config/.
 start_ours() {
-    local name="$1" level="$2" port f="$RUN/$1-$PHASE"
+    local name="$1" level="$2" bin="${3:-$SERVER_BIN}" dir="${4:-$ROOT}" port f="$RUN/$1-$PHASE"
     port="$(free_port)"
-    (cd "$ROOT" && RUST_LOG="$level" HOST=127.0.0.1 PORT="$port" WORKERS=1 OPENTOK_KEY="$API_KEY" \
+    (cd "$dir" && RUST_LOG="$level" HOST=127.0.0.1 PORT="$port" WORKERS=1 OPENTOK_KEY="$API_KEY" \
         OPENTOK_SECRET="$API_SECRET" OPENTOK_API_URL="$MOCK_URL" OPENTOK_TOKEN_FORMAT="$TOKEN_FORMAT" \
-        exec taskset -c "$SERVER_CPU" "$SERVER_BIN") >"$f.stdout" 2>"$f.log" &
+        exec taskset -c "$SERVER_CPU" "$bin") >"$f.stdout" 2>"$f.log" &
     SRV_PID=$!
     PIDS+=("$SRV_PID")
     SRV_URL="http://127.0.0.1:$port"
@@ -389,6 +413,13 @@ profile() {
 SESSION_BODY='{"mediaMode":"routed"}'
 ACCESS_BODY='{}'
 PEER_CREATES=1
+HAVE_PEER=1
+if [[ "$SKIP_PEER" == 1 ]]; then
+    HAVE_PEER=0 PEER_CREATES=0
+    JTI_NOTE="no peer in this run (SKIP_PEER=1)"
+fi
+HAVE_BASE=0
+[[ -z "$BASELINE_BIN" ]] || HAVE_BASE=1
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 STARTED="$(date +%s)"
 
@@ -397,19 +428,31 @@ PHASE=1
 start_mock 0
 start_ours ours info
 OURS_PID=$SRV_PID OURS_URL=$SRV_URL
+if ((HAVE_BASE)); then
+    start_ours baseline info "$BASELINE_BIN" "$BASELINE_CWD"
+    BASE_PID=$SRV_PID BASE_URL=$SRV_URL
+fi
 start_ours ours-quiet warn
 QUIET_PID=$SRV_PID QUIET_URL=$SRV_URL
-start_peer
+if ((HAVE_PEER)); then start_peer; fi
 
 new_session ours "$OURS_URL"
 [[ -n "$SID" ]] || die "our server could not create a session"
 OURS_SID=$SID
+if ((HAVE_BASE)); then
+    new_session baseline "$BASE_URL"
+    [[ -n "$SID" ]] || die "the baseline server could not create a session"
+    BASE_SID=$SID
+fi
 new_session ours-quiet "$QUIET_URL"
 [[ -n "$SID" ]] || die "our server (quiet) could not create a session"
 QUIET_SID=$SID
-new_session peer "$PEER_URL"
-PEER_SID=$SID
-if [[ -z "$PEER_SID" ]]; then
+PEER_SID=""
+if ((HAVE_PEER)); then
+    new_session peer "$PEER_URL"
+    PEER_SID=$SID
+fi
+if ((HAVE_PEER)) && [[ -z "$PEER_SID" ]]; then
     # Only the create call is refused; the peer's token minting does not touch the mock. Seed the
     # peer with a session id of the same key so that its access route can still be measured.
     log "the mock refuses the Node SDK; peer session scenarios are skipped, its access route is seeded"
@@ -420,8 +463,9 @@ if [[ -z "$PEER_SID" ]]; then
     PEER_SID="$OURS_SID"
 fi
 check_access ours "$OURS_URL" "$OURS_SID"
+if ((HAVE_BASE)); then check_access baseline "$BASE_URL" "$BASE_SID"; fi
 check_access ours-quiet "$QUIET_URL" "$QUIET_SID"
-check_access peer "$PEER_URL" "$PEER_SID"
+if ((HAVE_PEER)); then check_access peer "$PEER_URL" "$PEER_SID"; fi
 start_floor "$RUN/ours-access.json"
 check_access floor "$FLOOR_URL" "$OURS_SID"
 
@@ -430,12 +474,18 @@ MOCK_JWT="$(mock_jwt)"
 # servers' memory, so the access rounds see each server's memory without that data.
 run_access() {
     measure access ours "$OURS_PID" "$OURS_URL/session/$OURS_SID/access" "$ACCESS_BODY" "$1"
+    if ((HAVE_BASE)); then
+        measure access baseline "$BASE_PID" "$BASE_URL/session/$BASE_SID/access" "$ACCESS_BODY" "$1"
+    fi
     measure access ours-quiet "$QUIET_PID" "$QUIET_URL/session/$QUIET_SID/access" "$ACCESS_BODY" "$1"
-    measure access peer "$PEER_PID" "$PEER_URL/session/$PEER_SID/access" "$ACCESS_BODY" "$1"
+    if ((HAVE_PEER)); then
+        measure access peer "$PEER_PID" "$PEER_URL/session/$PEER_SID/access" "$ACCESS_BODY" "$1"
+    fi
     measure access floor "$FLOOR_PID" "$FLOOR_URL/session/$OURS_SID/access" "$ACCESS_BODY" "$1"
 }
 run_session() {
     measure session ours "$OURS_PID" "$OURS_URL/session" "$SESSION_BODY" "$1"
+    if ((HAVE_BASE)); then measure session baseline "$BASE_PID" "$BASE_URL/session" "$SESSION_BODY" "$1"; fi
     measure session ours-quiet "$QUIET_PID" "$QUIET_URL/session" "$SESSION_BODY" "$1"
     measure_mock session "$1"
     if ((PEER_CREATES)); then
@@ -444,8 +494,9 @@ run_session() {
 }
 record_phase_rss() {
     record_rss ours "$OURS_PID"
+    if ((HAVE_BASE)); then record_rss baseline "$BASE_PID"; fi
     record_rss ours-quiet "$QUIET_PID"
-    record_rss peer "$PEER_PID"
+    if ((HAVE_PEER)); then record_rss peer "$PEER_PID"; fi
     [[ "$PHASE" != 1 ]] || record_rss floor "$FLOOR_PID"
 }
 log "warming up"
@@ -467,17 +518,24 @@ if [[ "${PROFILE:-0}" == 1 ]]; then
     profile ours "$OURS_PID" "$OURS_URL/session" "$SESSION_BODY" session
     profile ours-quiet "$QUIET_PID" "$QUIET_URL/session" "$SESSION_BODY" session
 fi
-for pid in "$FLOOR_PID" "$PEER_PID" "$QUIET_PID" "$OURS_PID" "$MOCK_PID"; do stop "$pid"; done
+for pid in "$FLOOR_PID" "${PEER_PID:-}" "$QUIET_PID" "${BASE_PID:-}" "$OURS_PID" "$MOCK_PID"; do
+    [[ -z "$pid" ]] || stop "$pid"
+done
 
 # ---------------------------------------------------------------- phase 3: mock latency
 PHASE=3
 start_mock "$LATENCY_MS"
 start_ours ours info
 OURS_PID=$SRV_PID OURS_URL=$SRV_URL
+if ((HAVE_BASE)); then
+    start_ours baseline info "$BASELINE_BIN" "$BASELINE_CWD"
+    BASE_PID=$SRV_PID BASE_URL=$SRV_URL
+fi
 if ((PEER_CREATES)); then start_peer; fi
 MOCK_JWT="$(mock_jwt)"
 run_latency() {
     measure session-lat ours "$OURS_PID" "$OURS_URL/session" "$SESSION_BODY" "$1"
+    if ((HAVE_BASE)); then measure session-lat baseline "$BASE_PID" "$BASE_URL/session" "$SESSION_BODY" "$1"; fi
     measure_mock session-lat "$1"
     if ((PEER_CREATES)); then
         measure session-lat peer "$PEER_PID" "$PEER_URL/session" "$SESSION_BODY" "$1"
@@ -487,15 +545,20 @@ log "warming up"
 run_latency warmup
 for round in $(seq 1 "$ROUNDS"); do run_latency "$round"; done
 record_rss ours "$OURS_PID"
+if ((HAVE_BASE)); then record_rss baseline "$BASE_PID"; fi
 if ((PEER_CREATES)); then record_rss peer "$PEER_PID"; fi
 cleanup
-for f in "$RUN"/ours-*.log; do shrink_log "$f"; done
+for f in "$RUN"/ours-*.log "$RUN"/baseline-*.log; do shrink_log "$f"; done
 
 # ---------------------------------------------------------------- report
 ELAPSED=$(($(date +%s) - STARTED))
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 GIT_REV="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 CPU_MODEL="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
-export RUN DURATION ROUNDS CONNS LATENCY_MS TOKEN_FORMAT TICK_HZ GIT_REV CPU_MODEL CORES JTI_NOTE
+BASELINE_DESC=""
+if ((HAVE_BASE)); then
+    BASELINE_DESC="$BASELINE_BIN ($(stat -c %s "$BASELINE_BIN") bytes, sha256 $(sha256sum "$BASELINE_BIN" | cut -c1-12))"
+fi
+export RUN DURATION ROUNDS CONNS LATENCY_MS TOKEN_FORMAT TICK_HZ GIT_REV CPU_MODEL CORES JTI_NOTE BASELINE_DESC
 export LOAD_CPU SERVER_CPU LOAD_BEFORE LOAD_AFTER ELAPSED
 python3 "$BENCH/report.py" | tee "$OUT/results.md"
