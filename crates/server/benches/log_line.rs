@@ -1,5 +1,10 @@
 //! The request log line, as every request writes it: our plain format against tracing-subscriber's
 //! compact one (no ANSI, the same timer), both into a sink, so only the formatting is timed.
+//!
+//! `cargo bench -p tiny-opentok-server --bench log_line -- --warm-up-time 2 --measurement-time 5`
+
+// criterion_group! expands to an undocumented `pub fn`.
+#![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use tiny_opentok_server::telemetry::format::{PlainFields, PlainFormat};
@@ -8,7 +13,8 @@ use tiny_opentok_server::telemetry::UtcMicros;
 fn request_line() {
     tracing::info!(
         method = "POST",
-        path = "/session/1_MX4xMjM0NTZ-flNhdCBNYXIgMTUgMTQ6NDI6MjMgUERUIDIwMTR-MC40OTAxMzAyNX4/access",
+        path =
+            "/session/1_MX4xMjM0NTZ-flNhdCBNYXIgMTUgMTQ6NDI6MjMgUERUIDIwMTR-MC40OTAxMzAyNX4/access",
         status = 201u16,
         latency_us = 41u64,
         "request"

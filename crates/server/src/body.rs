@@ -358,10 +358,18 @@ mod tests {
             let err = read(ct, "data=x").unwrap_err();
             assert!(matches!(err, ApiError::UnsupportedMediaType(_)), "{ct:?}");
         }
-        for ct in ["application/vnd.api+json", "Application/JSON; charset=utf-8"] {
+        for ct in [
+            "application/vnd.api+json",
+            "Application/JSON; charset=utf-8",
+        ] {
             assert!(read(Some(ct), "{}").is_ok(), "{ct}");
         }
-        for ct in ["application/jsonx", "text/json", "application/", "application/x-json5"] {
+        for ct in [
+            "application/jsonx",
+            "text/json",
+            "application/",
+            "application/x-json5",
+        ] {
             assert!(read(Some(ct), "{}").is_err(), "{ct}");
         }
     }

@@ -2,7 +2,6 @@
 //! environment < command-line flags. Loaded once in `main` and checked while loading (an API key
 //! that is not one, a zero timeout, an unknown token format), so no other code parses a setting.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -51,32 +50,20 @@ pub struct HttpSettings {
 }
 
 /// Who may call the API, and from which browser origins.
-#[derive(Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthSettings {
     /// Client API keys (`API_KEYS`, comma-separated). When any is set, every route but `/healthz`
     /// needs `Authorization: Bearer <key>`. Never logged.
-    #[serde(deserialize_with = "list", skip_serializing)]
-    pub api_keys: Vec<String>,
+    #[serde(deserialize_with = "secret_list", skip_serializing)]
+    pub api_keys: Vec<SecretString>,
     /// Browser origins allowed by CORS (`CORS_ALLOWED_ORIGINS`, comma-separated; `*` for any).
     #[serde(deserialize_with = "list")]
     pub cors_allowed_origins: Vec<String>,
 }
 
-impl fmt::Debug for AuthSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthSettings")
-            .field(
-                "api_keys",
-                &format_args!("[{} redacted]", self.api_keys.len()),
-            )
-            .field("cors_allowed_origins", &self.cors_allowed_origins)
-            .finish()
-    }
-}
-
-/// OpenTok credentials and the REST client.
-#[derive(Clone, Deserialize, Serialize)]
+/// OpenTok credentials and the REST client. `Debug` shows the secret as `[REDACTED]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OpenTokSettings {
     /// API key (`OPENTOK_KEY`).
@@ -133,19 +120,6 @@ impl Default for OpenTokSettings {
             connect_timeout: Duration::from_secs(3),
             token_format: TokenFormat::T1,
         }
-    }
-}
-
-impl fmt::Debug for OpenTokSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OpenTokSettings")
-            .field("key", &self.key)
-            .field("secret", &self.secret.as_ref().map(|_| "[REDACTED]"))
-            .field("api_url", &self.api_url)
-            .field("timeout", &self.timeout)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("token_format", &self.token_format)
-            .finish()
     }
 }
 
@@ -351,6 +325,10 @@ mod token_format {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<TokenFormat, D::Error> {
         String::deserialize(d)?.parse().map_err(de::Error::custom)
     }
+}
+
+fn secret_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SecretString>, D::Error> {
+    Ok(list(d)?.into_iter().map(SecretString::from).collect())
 }
 
 fn opt_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretString>, D::Error> {

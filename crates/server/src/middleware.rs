@@ -11,6 +11,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
 use actix_web::middleware::{ErrorHandlerResponse, Next};
 use actix_web::ResponseError as _;
+use secrecy::{ExposeSecret as _, SecretString};
 use subtle::ConstantTimeEq as _;
 
 use crate::error::ApiError;
@@ -25,11 +26,11 @@ pub struct Gate {
 
 impl Gate {
     /// A gate for these client keys (blank entries are dropped) and this head-size limit.
-    pub fn new(keys: &[String], max_header_bytes: usize) -> Self {
+    pub fn new(keys: &[SecretString], max_header_bytes: usize) -> Self {
         Self {
             keys: keys
                 .iter()
-                .map(|k| k.trim())
+                .map(|k| k.expose_secret().trim())
                 .filter(|k| !k.is_empty())
                 .map(|k| k.as_bytes().into())
                 .collect(),

@@ -30,8 +30,6 @@ pub fn init() -> FlushGuard {
         .with_timer(UtcMicros);
     if json {
         builder.json().init();
-    } else if std::env::var("LOG_FORMAT").is_ok_and(|v| v == "compact") {
-        builder.compact().with_ansi(false).init();
     } else {
         builder
             .fmt_fields(format::PlainFields)

@@ -144,8 +144,12 @@ fn settings_that_cannot_be_used_fail_at_load_naming_the_variable() {
 fn secret_never_shows_in_debug_output() {
     Jail::expect_with(|jail| {
         jail.set_env("OPENTOK_SECRET", "s3cr3t-value");
+        jail.set_env("API_KEYS", "client-key-one,client-key-two");
         let s = Settings::load(&sources()).expect("loads");
-        assert!(!format!("{s:?}").contains("s3cr3t-value"));
+        assert_eq!(s.auth.api_keys.len(), 2);
+        let shown = format!("{s:?} {s:#?}");
+        assert!(!shown.contains("s3cr3t-value"), "{shown}");
+        assert!(!shown.contains("client-key"), "{shown}");
         Ok(())
     });
 }

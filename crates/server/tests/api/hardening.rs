@@ -11,7 +11,8 @@ use actix_web::http::StatusCode;
 use crate::helpers::*;
 
 async fn spawn_with_keys() -> TestApp {
-    spawn_with(|s| s.auth.api_keys = vec!["k-one".into(), "k-two".into()]).await
+    spawn_with(|s| s.auth.api_keys = vec!["k-one".to_owned().into(), "k-two".to_owned().into()])
+        .await
 }
 
 async fn post_with_auth(
@@ -104,7 +105,7 @@ async fn preflight(
 async fn cors_preflight_allows_configured_origins_only() {
     let app = spawn_with(|s| {
         s.auth.cors_allowed_origins = vec!["https://app.example".into()];
-        s.auth.api_keys = vec!["k".into()];
+        s.auth.api_keys = vec!["k".to_owned().into()];
     })
     .await;
     let res = preflight(&app, "https://app.example").await;
