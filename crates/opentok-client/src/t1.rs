@@ -43,8 +43,11 @@ pub(crate) fn mint(
     let data = data_string(session_id, options, create_time, nonce);
     let mut mac = mac.clone();
     mac.update(data.as_bytes());
-    let signature = hex::encode(mac.finalize().into_bytes());
-    let plain = [partner_prefix, &signature, ":", &data].concat();
+    let mut signature = [0u8; 40];
+    // A 20-byte digest always fills 40 hex digits, so this cannot fail.
+    let _ = hex::encode_to_slice(mac.finalize().into_bytes(), &mut signature);
+    let signature = std::str::from_utf8(&signature).unwrap_or_default();
+    let plain = [partner_prefix, signature, ":", &data].concat();
 
     let mut token = String::with_capacity(T1_PREFIX.len() + plain.len().div_ceil(3) * 4);
     token.push_str(T1_PREFIX);

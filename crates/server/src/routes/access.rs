@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tiny_opentok_domain::{DomainError, Role, TokenOptions, TokenParams};
 
+use super::params;
 use crate::body;
 use crate::error::{ApiError, ErrorBody};
 use crate::startup::AppState;
@@ -88,20 +89,20 @@ pub async fn create_access(
 #[serde(rename_all = "camelCase", default)]
 pub struct AccessRequest<'a> {
     /// `publisher` (default), `subscriber`, `moderator` or `publisheronly`.
-    #[serde(borrow, deserialize_with = "body::text")]
+    #[serde(borrow, deserialize_with = "params::text")]
     #[schema(value_type = Option<Role>)]
     role: Option<Cow<'a, str>>,
     /// Expiry in unix seconds (a digit string is accepted too): after now, at most 30 days ahead.
     /// Default: now + 86400.
-    #[serde(deserialize_with = "body::unix_seconds")]
+    #[serde(deserialize_with = "params::unix_seconds")]
     #[schema(value_type = Option<u64>)]
     expires_at: Option<u64>,
     /// Connection data, at most 1000 characters.
-    #[serde(borrow, deserialize_with = "body::text")]
+    #[serde(borrow, deserialize_with = "params::text")]
     #[schema(value_type = Option<String>, max_length = 1000)]
     data: Option<Cow<'a, str>>,
     /// Layout classes (a space-separated string is accepted too).
-    #[serde(deserialize_with = "body::string_list")]
+    #[serde(deserialize_with = "params::string_list")]
     #[schema(value_type = Option<Vec<String>>)]
     initial_layout_class_list: Option<Vec<String>>,
 }

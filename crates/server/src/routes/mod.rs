@@ -3,6 +3,7 @@
 pub mod access;
 pub mod health;
 pub mod openapi;
+pub mod params;
 pub mod session;
 
 use actix_web::{web, HttpRequest};

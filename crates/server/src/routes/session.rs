@@ -9,6 +9,7 @@ use tiny_opentok_domain::{
     parse_location, ArchiveMode, DomainError, MediaMode, Session, SessionOptions,
 };
 
+use super::params;
 use crate::body;
 use crate::error::{ApiError, ErrorBody};
 use crate::startup::AppState;
@@ -70,19 +71,19 @@ pub async fn create_session(
 #[serde(rename_all = "camelCase", default)]
 pub struct SessionRequest<'a> {
     /// `routed` (default) or `relayed`.
-    #[serde(borrow, deserialize_with = "body::text")]
+    #[serde(borrow, deserialize_with = "params::text")]
     #[schema(value_type = Option<MediaMode>)]
     media_mode: Option<Cow<'a, str>>,
     /// A dotted-quad IPv4 location hint.
-    #[serde(borrow, deserialize_with = "body::text")]
+    #[serde(borrow, deserialize_with = "params::text")]
     #[schema(value_type = Option<String>, format = Ipv4, example = "12.34.56.78")]
     location: Option<Cow<'a, str>>,
     /// `manual` (default) or `always` (needs `routed`).
-    #[serde(borrow, deserialize_with = "body::text")]
+    #[serde(borrow, deserialize_with = "params::text")]
     #[schema(value_type = Option<ArchiveMode>)]
     archive_mode: Option<Cow<'a, str>>,
     /// End-to-end encryption (needs `routed`, not with `always`); `"true"`/`"false"` also accepted.
-    #[serde(deserialize_with = "body::flag")]
+    #[serde(deserialize_with = "params::flag")]
     #[schema(value_type = Option<bool>)]
     e2ee: Option<bool>,
 }
