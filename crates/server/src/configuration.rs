@@ -11,6 +11,7 @@ use opentok_client::TokenFormat;
 use secrecy::SecretString;
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 use tiny_opentok_domain::ApiKey;
+use tiny_opentok_storage::{StoreOptions, StoreUrl};
 
 /// Everything the server can be configured with.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -54,7 +55,7 @@ pub struct HttpSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct AuthSettings {
     /// Client API keys (`API_KEYS`, comma-separated). When any is set, every route but `/healthz`
-    /// needs `Authorization: Bearer <key>`. Never logged.
+    /// and `/readyz` needs `Authorization: Bearer <key>`. Never logged.
     #[serde(deserialize_with = "secret_list", skip_serializing)]
     pub api_keys: Vec<SecretString>,
     /// Browser origins allowed by CORS (`CORS_ALLOWED_ORIGINS`, comma-separated; `*` for any).
@@ -86,13 +87,38 @@ pub struct OpenTokSettings {
 }
 
 /// The session store.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageSettings {
-    /// Most sessions kept; unbounded when absent.
+    /// Which store (`SESSION_STORE`, `--store`): `memory`, `sqlite://PATH` or `redis[s]://…`.
+    /// Checked when loaded; its `Debug` and `Display` hide a password. Never serialized, so the
+    /// password cannot leave through a dump of the settings either.
+    #[serde(deserialize_with = "store_url", skip_serializing)]
+    pub url: StoreUrl,
+    /// Most sessions kept; unbounded when absent (ignored by Redis).
     pub capacity: Option<usize>,
     /// Drop sessions unused for this many seconds; never when absent.
     pub idle_ttl_secs: Option<u64>,
+    /// Limit on one store call (`timeout_ms`, `STORE_TIMEOUT_MS`); past it the request gets 503.
+    #[serde(rename = "timeout_ms", with = "millis")]
+    pub timeout: Duration,
+    /// Prepended to every Redis key (`STORE_KEY_PREFIX`).
+    pub key_prefix: String,
+    /// Sessions each instance keeps in its read cache, SQLite and Redis (`STORE_CACHE_SIZE`); 0 is none.
+    pub cache_size: u64,
+}
+
+impl StorageSettings {
+    /// The options `open_store` takes.
+    pub fn options(&self) -> StoreOptions {
+        StoreOptions {
+            capacity: self.capacity,
+            idle_ttl: self.idle_ttl_secs.map(Duration::from_secs),
+            timeout: self.timeout,
+            key_prefix: self.key_prefix.clone(),
+            cache_capacity: self.cache_size,
+        }
+    }
 }
 
 impl Default for HttpSettings {
@@ -106,6 +132,21 @@ impl Default for HttpSettings {
             shutdown_timeout_secs: 30,
             max_header_bytes: 16 * 1024,
             client_request_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        let store = StoreOptions::default();
+        Self {
+            // Invariant: `memory` is always accepted, whatever the cargo features.
+            url: StoreUrl::parse("memory").expect("`memory` is a valid store URL"),
+            capacity: None,
+            idle_ttl_secs: None,
+            timeout: store.timeout,
+            key_prefix: store.key_prefix,
+            cache_size: store.cache_capacity,
         }
     }
 }
@@ -146,6 +187,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("CORS_ALLOWED_ORIGINS", "auth.cors_allowed_origins"),
     ("STORE_CAPACITY", "storage.capacity"),
     ("STORE_IDLE_TTL_SECS", "storage.idle_ttl_secs"),
+    ("SESSION_STORE", "storage.url"),
+    ("STORE_TIMEOUT_MS", "storage.timeout_ms"),
+    ("STORE_KEY_PREFIX", "storage.key_prefix"),
+    ("STORE_CACHE_SIZE", "storage.cache_size"),
 ];
 
 /// Where settings come from, besides the environment.
@@ -159,6 +204,8 @@ pub struct Sources {
     pub host: Option<String>,
     /// `--port`, which beats every other source.
     pub port: Option<u16>,
+    /// `--store`, which beats every other source.
+    pub store: Option<String>,
 }
 
 /// A configuration that could not be loaded; the message names the key or file.
@@ -198,6 +245,9 @@ impl Settings {
         }
         if let Some(port) = sources.port {
             figment = figment.merge(Serialized::default("http.port", port));
+        }
+        if let Some(store) = &sources.store {
+            figment = figment.merge(Serialized::default("storage.url", store));
         }
         figment.extract().map_err(describe)
     }
@@ -291,6 +341,13 @@ fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
         .collect())
+}
+
+/// A store URL, checked here so that a bad one stops startup naming `SESSION_STORE` and the
+/// accepted forms; the error never repeats the URL (it may hold a password).
+fn store_url<'de, D: Deserializer<'de>>(d: D) -> Result<StoreUrl, D::Error> {
+    let url = Text::deserialize(d)?.into_string();
+    StoreUrl::parse(url.trim()).map_err(de::Error::custom)
 }
 
 fn opt_api_key<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ApiKey>, D::Error> {

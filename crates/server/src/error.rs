@@ -62,6 +62,12 @@ pub enum ApiError {
     /// The store is at capacity.
     #[error("the session store is full; try again later")]
     StoreFull(#[source] StoreError),
+    /// The store is down or slower than its timeout; the same request may work in a moment.
+    #[error("the session store is not answering; try again shortly")]
+    StoreUnavailable(#[source] StoreError),
+    /// `GET /readyz`: the store does not answer its ping.
+    #[error("not ready: the session store is not answering")]
+    NotReady(#[source] StoreError),
     /// Anything else: our bug or a broken backend.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -83,6 +89,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Full { .. } => Self::StoreFull(e),
+            e if e.is_unavailable() => Self::StoreUnavailable(e),
             other => Self::Internal(Box::new(other)),
         }
     }
@@ -121,6 +128,8 @@ impl ApiError {
             Self::Upstream(_) => (StatusCode::BAD_GATEWAY, "upstream_error"),
             Self::UpstreamTimeout(_) => (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
             Self::StoreFull(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_full"),
+            Self::StoreUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
+            Self::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -138,7 +147,10 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let (status, code) = self.parts();
-        if status.is_server_error() {
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // Expected while a store is down or full, once per request: a warning, not an error.
+            tracing::warn!(error = %self, cause = %Chain(self), code, "request failed");
+        } else if status.is_server_error() {
             // Logged once, here, with the cause chain; 5xx Display texts are generic for the client.
             tracing::error!(error = %self, cause = %Chain(self), code, "request failed");
         }
@@ -149,6 +161,10 @@ impl ResponseError for ApiError {
             }
             Self::Unauthorized => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            // A store outage is usually short (a restart, a failover); the timeout is about 1 s.
+            Self::StoreUnavailable(_) | Self::NotReady(_) => {
+                response.insert_header((header::RETRY_AFTER, "1"));
             }
             _ => {}
         }
@@ -205,6 +221,8 @@ mod tests {
             ApiError::Upstream(OpenTokError::Unreachable { reason: "x".into() }),
             ApiError::UpstreamTimeout(OpenTokError::Timeout { timeout_ms: 1 }),
             ApiError::StoreFull(StoreError::Full { capacity: 1 }),
+            ApiError::StoreUnavailable(unavailable()),
+            ApiError::NotReady(unavailable()),
             ApiError::Internal("x".into()),
         ];
         for e in &all {
@@ -222,10 +240,19 @@ mod tests {
                 | ApiError::Upstream(_)
                 | ApiError::UpstreamTimeout(_)
                 | ApiError::StoreFull(_)
+                | ApiError::StoreUnavailable(_)
+                | ApiError::NotReady(_)
                 | ApiError::Internal(_) => {}
             }
         }
         all
+    }
+
+    fn unavailable() -> StoreError {
+        StoreError::Unavailable {
+            message: "redis at redis://127.0.0.1:6379 did not answer within 1000 ms".into(),
+            source: None,
+        }
     }
 
     /// `(status, code)` of each row of the error table in docs/api.md.
@@ -288,5 +315,19 @@ mod tests {
                 .unwrap(),
             "Bearer"
         );
+    }
+
+    #[test]
+    fn an_unavailable_store_is_503_store_unavailable_with_retry_after() {
+        let e = ApiError::from(unavailable());
+        assert_eq!(e.code(), "store_unavailable");
+        let response = e.error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "1");
+        let other = ApiError::from(StoreError::Backend {
+            message: "x".into(),
+            source: None,
+        });
+        assert_eq!(other.code(), "internal", "only outages are retryable");
     }
 }

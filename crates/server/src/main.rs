@@ -20,6 +20,10 @@ struct Cli {
     /// Interface to listen on (beats HOST and config files).
     #[arg(long)]
     host: Option<String>,
+    /// Session store: memory, sqlite://PATH or redis://… (beats SESSION_STORE and config files).
+    /// Prefer SESSION_STORE for a URL with a password: arguments show in process lists.
+    #[arg(long, value_name = "URL")]
+    store: Option<String>,
     /// Run offline against a built-in mock OpenTok with demo credentials; sessions are not real.
     #[arg(long)]
     mock_opentok: bool,
@@ -34,6 +38,7 @@ fn main() -> ExitCode {
         config_file: cli.config.clone(),
         host: cli.host.clone(),
         port: cli.port,
+        store: cli.store.clone(),
     };
     let settings = match Settings::load(&sources) {
         Ok(s) => s,
@@ -52,7 +57,7 @@ async fn serve(mut settings: Settings, mock: bool) -> Result<(), Box<dyn std::er
     } else {
         None
     };
-    let deps = AppDeps::from_settings(&settings)?;
+    let deps = AppDeps::from_settings(&settings).await?;
     let app = Application::build(&settings, deps)?;
     // One plain line on stdout for scripts that start us on port 0; logs go to stderr.
     println!("listening on http://{}", app.address());
@@ -60,6 +65,8 @@ async fn serve(mut settings: Settings, mock: bool) -> Result<(), Box<dyn std::er
         address = %app.address(),
         token_format = settings.opentok.token_format.as_str(),
         opentok_url = %settings.opentok.api_url,
+        store = settings.storage.url.backend(),
+        store_url = %settings.storage.url,
         "listening"
     );
     app.run().await?;

@@ -39,7 +39,7 @@ impl Gate {
     }
 
     /// 431 for an oversized request head; then, when keys are configured, 401 unless the request
-    /// sends `Authorization: Bearer <key>` (not needed for `/healthz` and CORS preflights).
+    /// sends `Authorization: Bearer <key>` (not needed for `/healthz`, `/readyz` and CORS preflights).
     fn refusal(&self, req: &ServiceRequest) -> Option<ApiError> {
         let uri = req.uri();
         let head = req.method().as_str().len()
@@ -55,7 +55,11 @@ impl Gate {
                 limit: self.max_header_bytes,
             });
         }
-        if self.keys.is_empty() || req.path() == "/healthz" || req.method() == Method::OPTIONS {
+        // Probes carry no key: /healthz and /readyz say nothing a caller could use.
+        if self.keys.is_empty()
+            || matches!(req.path(), "/healthz" | "/readyz")
+            || req.method() == Method::OPTIONS
+        {
             return None;
         }
         let presented = req

@@ -19,6 +19,7 @@ use crate::routes::{access, health, openapi, session};
         session::create_session,
         access::create_access,
         health::health_check,
+        health::readiness_check,
         openapi::openapi_json
     ),
     components(schemas(crate::error::ErrorBody))

@@ -3,13 +3,13 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{from_fn, Condition, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use opentok_client::{ClientConfig, Credentials, HttpOpenTokClient, OpenTokApi};
-use tiny_opentok_storage::{MemoryStore, MemoryStoreConfig, SessionStore};
+use tiny_opentok_storage::{SessionStore, StoreError};
 
 use crate::configuration::Settings;
 use crate::error::ApiError;
@@ -71,6 +71,19 @@ pub enum StartupError {
     /// Credentials are missing.
     #[error("missing OpenTok credentials: set OPENTOK_KEY and OPENTOK_SECRET in the environment (or opentok.key and opentok.secret in config/local.toml), or run with --mock-opentok")]
     MissingCredentials,
+    /// The session store could not be opened. A store that is down at startup stops it: the
+    /// Redis client connects eagerly, and a supervisor's restart is plainer than a server that
+    /// looks up but is not. Outages after startup are ridden out (503, then serving again).
+    #[error("cannot open the session store {url} (SESSION_STORE): {reason}")]
+    Store {
+        /// The store URL, password hidden.
+        url: String,
+        /// The error with its causes, on one line.
+        reason: String,
+        /// The store's error.
+        #[source]
+        source: StoreError,
+    },
     /// The listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -83,11 +96,12 @@ pub enum StartupError {
 }
 
 impl AppDeps {
-    /// The production parts: an in-memory store and the awc OpenTok client, from settings.
+    /// The production parts, from settings: the store `storage.url` names, opened (and for
+    /// Redis, reached) now, and the awc OpenTok client.
     ///
     /// # Errors
-    /// Missing credentials.
-    pub fn from_settings(settings: &Settings) -> Result<Self, StartupError> {
+    /// Missing credentials; a store that cannot be opened or does not answer within its timeout.
+    pub async fn from_settings(settings: &Settings) -> Result<Self, StartupError> {
         let (Some(key), Some(secret)) = (&settings.opentok.key, &settings.opentok.secret) else {
             return Err(StartupError::MissingCredentials);
         };
@@ -98,18 +112,15 @@ impl AppDeps {
             connect_timeout: settings.opentok.connect_timeout,
             token_format: settings.opentok.token_format,
         };
-        let idle_ttl = settings.storage.idle_ttl_secs.map(Duration::from_secs);
-        let store = Arc::new(MemoryStore::with_config(MemoryStoreConfig {
-            capacity: settings.storage.capacity,
-            idle_ttl,
-        }));
-        if let Some(ttl) = idle_ttl {
-            // Expired sessions leave memory within about a quarter of the TTL, request or not.
-            let every = (ttl / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
-            if let Err(e) = store.sweep_every(every) {
-                tracing::warn!(error = %e, "no sweeper thread; expired sessions are swept by requests only");
-            }
-        }
+        let url = &settings.storage.url;
+        let store = url
+            .open(&settings.storage.options())
+            .await
+            .map_err(|source| StartupError::Store {
+                url: url.to_string(),
+                reason: with_causes(&source),
+                source,
+            })?;
         Ok(Self {
             store,
             opentok: Arc::new(move || -> Box<dyn OpenTokApi> {
@@ -118,6 +129,18 @@ impl AppDeps {
             now: Arc::new(system_now),
         })
     }
+}
+
+/// An error and its sources on one line (store errors carry no secrets: see the storage crate).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// A bound, not yet running, server.

@@ -42,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (status = 413, description = "payload_too_large", body = ErrorBody),
         (status = 415, description = "unsupported_media_type", body = ErrorBody),
         (status = 431, description = "headers_too_large", body = ErrorBody),
+        (status = 503, description = "store_unavailable: the session store is down or slow (with Retry-After)", body = ErrorBody),
     )
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(session_id = req.match_info().get("id")))]

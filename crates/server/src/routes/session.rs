@@ -42,7 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (status = 415, description = "unsupported_media_type", body = ErrorBody),
         (status = 431, description = "headers_too_large", body = ErrorBody),
         (status = 502, description = "upstream_error", body = ErrorBody),
-        (status = 503, description = "store_full", body = ErrorBody),
+        (status = 503, description = "store_full, or store_unavailable (with Retry-After)", body = ErrorBody),
         (status = 504, description = "upstream_timeout", body = ErrorBody),
     )
 )]

@@ -13,6 +13,7 @@ use figment::Jail;
 use opentok_client::TokenFormat;
 use secrecy::ExposeSecret as _;
 use tiny_opentok_server::configuration::{Settings, Sources};
+use tiny_opentok_storage::ACCEPTED_URLS;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tiny-opentok-server");
 
@@ -33,6 +34,10 @@ fn defaults_apply_with_no_files_and_no_environment() {
         assert_eq!(s.opentok.timeout, Duration::from_secs(10));
         assert_eq!(s.opentok.token_format, TokenFormat::T1);
         assert!(s.opentok.key.is_none() && s.opentok.secret.is_none());
+        assert_eq!(s.storage.url.backend(), "memory");
+        assert_eq!(s.storage.timeout, Duration::from_millis(1000));
+        assert_eq!(s.storage.key_prefix, "tos:");
+        assert_eq!(s.storage.cache_size, 100_000);
         Ok(())
     });
 }
@@ -130,6 +135,10 @@ fn settings_that_cannot_be_used_fail_at_load_naming_the_variable() {
         ("CLIENT_REQUEST_TIMEOUT_MS", "0", "at least 1"),
         ("OPENTOK_TOKEN_FORMAT", "JWT", "'t1' or 'jwt'"),
         ("OPENTOK_KEY", "key with spaces", "apiKey"),
+        ("STORE_TIMEOUT_MS", "0", "at least 1"),
+        ("SESSION_STORE", "sessions.db", ACCEPTED_URLS),
+        ("SESSION_STORE", "postgres://u:pw@db/x", ACCEPTED_URLS),
+        ("SESSION_STORE", "sqlite://", "sqlite://data/sessions.db"),
     ] {
         Jail::expect_with(|jail| {
             jail.set_env(var, value);
@@ -138,6 +147,48 @@ fn settings_that_cannot_be_used_fail_at_load_naming_the_variable() {
             Ok(())
         });
     }
+}
+
+#[test]
+fn store_settings_come_from_their_variables_and_the_store_flag() {
+    Jail::expect_with(|jail| {
+        jail.set_env("SESSION_STORE", "sqlite://data/sessions.db");
+        jail.set_env("STORE_TIMEOUT_MS", "250");
+        jail.set_env("STORE_KEY_PREFIX", "app1:");
+        jail.set_env("STORE_CACHE_SIZE", "0");
+        let s = Settings::load(&sources()).expect("loads");
+        assert_eq!(s.storage.url.to_string(), "sqlite://data/sessions.db");
+        let options = s.storage.options();
+        assert_eq!(options.timeout, Duration::from_millis(250));
+        assert_eq!(options.key_prefix, "app1:");
+        assert_eq!(options.cache_capacity, 0);
+        let flagged = Settings::load(&Sources {
+            store: Some("memory".into()),
+            ..sources()
+        })
+        .expect("loads");
+        assert_eq!(
+            flagged.storage.url.backend(),
+            "memory",
+            "--store beats SESSION_STORE"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn a_store_password_never_shows_in_debug_output_or_errors() {
+    Jail::expect_with(|jail| {
+        jail.set_env("SESSION_STORE", "redis://app:pw-s3cr3t@cache:6379/0");
+        let s = Settings::load(&sources()).expect("loads");
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("pw-s3cr3t"), "{debug}");
+        assert!(debug.contains("redis://app:***@cache:6379/0"), "{debug}");
+        jail.set_env("SESSION_STORE", "redis://app:pw-s3cr3t@cache:notaport");
+        let err = Settings::load(&sources()).unwrap_err().to_string();
+        assert!(!err.contains("pw-s3cr3t"), "{err}");
+        Ok(())
+    });
 }
 
 #[test]
@@ -213,6 +264,24 @@ fn missing_credentials_exit_non_zero_with_one_clear_line() {
         last.contains("config/local.toml"),
         "says where to set them: {last}"
     );
+}
+
+#[test]
+fn an_unknown_store_url_exits_non_zero_with_one_line_naming_session_store() {
+    let dir = empty_dir();
+    let out = server(dir.path())
+        .args(["--mock-opentok", "--port", "0"])
+        .env("SESSION_STORE", "mysql://root:pw-x1@db/sessions")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("SESSION_STORE") && last.contains(ACCEPTED_URLS),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("pw-x1"), "{stderr}");
 }
 
 fn free_port() -> u16 {

@@ -62,6 +62,9 @@ async fn with_api_keys_every_route_but_health_needs_a_valid_bearer_key() {
         StatusCode::OK,
         "health stays open"
     );
+    let (status, body) = app.get("/readyz").await;
+    assert_eq!(status, StatusCode::OK, "readiness stays open too: {body}");
+    assert_eq!(body["status"], "ready");
     let (status, _) = post_with_auth(&app, "/nope", None).await;
     assert_eq!(
         status,

@@ -60,7 +60,9 @@ async fn spawn_full(
     .expect("mock starts");
     let mut settings = Settings::for_tests(mock.url(), KEY, SECRET);
     tweak(&mut settings);
-    let mut deps = AppDeps::from_settings(&settings).expect("valid test settings");
+    let mut deps = AppDeps::from_settings(&settings)
+        .await
+        .expect("valid test settings");
     let store: Arc<dyn SessionStore> = store.unwrap_or_else(|| {
         Arc::new(MemoryStore::with_config(MemoryStoreConfig {
             capacity: settings.storage.capacity,
