@@ -30,7 +30,9 @@
 # Knobs (environment): SERVER_BIN (target/release/tiny-opentok-server under CARGO_TARGET_DIR or
 # ./target), BASELINE_BIN (unset: measure ours only), MOCK_BIN (target/release/opentok-mock),
 # REPEAT (3), FIRST (500), LAST (2500), ACCESS_BODY ({"role":"publisher","data":"name=bench"}),
-# BUDGET_SECS (900: a watchdog stops the run). Nothing is built here: build release first.
+# BUDGET_SECS (900: a watchdog stops the run), SERVER_ENV and BASELINE_ENV (space-separated NAME=VALUE
+# settings for ours and the baseline, e.g. SERVER_ENV=SESSION_STORE=redis://127.0.0.1:6379 with the
+# same binary as both, to price a session store). Nothing is built here: build release first.
 #
 # Every process this script starts is recorded by PID and stopped on exit, error or signal.
 set -euo pipefail
@@ -169,8 +171,10 @@ measure() {
     [[ -d "$(dirname "$bin")/config" ]] && cwd="$(dirname "$bin")"
     log "$name: $bin (config from $cwd/config)"
     # --separate-threads=no (the default, written out): each dump sums the counts of all threads.
+    local extra=()
+    if [[ "$name" == baseline* ]]; then read -ra extra <<<"${BASELINE_ENV:-}"; else read -ra extra <<<"${SERVER_ENV:-}"; fi
     (cd "$cwd" && exec env -i PATH="$PATH" LOGNAME="$VG_USER" USER="$VG_USER" HOST=127.0.0.1 PORT=0 WORKERS=1 \
-        OPENTOK_KEY="$API_KEY" OPENTOK_SECRET="$API_SECRET" OPENTOK_API_URL="$MOCK_URL" \
+        OPENTOK_KEY="$API_KEY" OPENTOK_SECRET="$API_SECRET" OPENTOK_API_URL="$MOCK_URL" "${extra[@]}" \
         valgrind --tool=callgrind --separate-threads=no --log-file="$f.valgrind.log" \
         --callgrind-out-file="$RUN/callgrind.out.$name.%p" "$bin") >"$f.stdout" 2>"$f.log" &
     pid=$!

@@ -31,6 +31,18 @@ fn log_line(c: &mut Criterion) {
     tracing::subscriber::with_default(plain, || {
         c.bench_function("request line, plain format", |b| b.iter(request_line));
     });
+    let full_plain_fields = tracing_subscriber::fmt()
+        .with_writer(std::io::sink)
+        .with_timer(UtcMicros)
+        .with_ansi(false)
+        .fmt_fields(PlainFields)
+        .finish();
+    tracing::subscriber::with_default(full_plain_fields, || {
+        c.bench_function(
+            "request line, tracing-subscriber full format, plain fields",
+            |b| b.iter(request_line),
+        );
+    });
     let compact = tracing_subscriber::fmt()
         .with_writer(std::io::sink)
         .with_timer(UtcMicros)

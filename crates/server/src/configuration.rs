@@ -251,20 +251,6 @@ impl Settings {
         }
         figment.extract().map_err(describe)
     }
-
-    /// Settings for tests: port 0 on 127.0.0.1, the given OpenTok URL and credentials, a short timeout.
-    pub fn for_tests(api_url: &str, key: &str, secret: &str) -> Self {
-        let mut s = Settings::default();
-        s.http.host = "127.0.0.1".to_owned();
-        s.http.port = 0;
-        s.http.workers = Some(2);
-        s.http.shutdown_timeout_secs = 1;
-        s.opentok.key = Some(ApiKey::parse(key).expect("a valid test API key"));
-        s.opentok.secret = Some(SecretString::from(secret.to_owned()));
-        s.opentok.api_url = api_url.to_owned();
-        s.opentok.timeout = Duration::from_secs(1);
-        s
-    }
 }
 
 /// Names each bad key by its config path and by where it came from (file or environment variable).
@@ -273,23 +259,20 @@ fn describe(error: figment::Error) -> ConfigError {
         .into_iter()
         .map(|e| {
             let key = e.path.join(".").to_ascii_lowercase();
-            let from = match ENV_VARS.iter().find(|(_, k)| *k == key) {
-                Some((var, _))
-                    if e.metadata
-                        .as_ref()
-                        .is_some_and(|m| m.name.contains("environment")) =>
-                {
+            let var = ENV_VARS.iter().find(|(_, k)| *k == key).map(|(var, _)| var);
+            let from = match (&e.metadata, var) {
+                (Some(m), Some(var)) if m.name.contains("environment") => {
                     format!(" (from environment variable {var})")
                 }
-                _ => e
-                    .metadata
+                (Some(m), _) => m
+                    .source
                     .as_ref()
-                    .and_then(|m| m.source.as_ref())
-                    .map(|src| format!(" (from {src})"))
+                    .map(|s| format!(" (from {s})"))
                     .unwrap_or_default(),
+                (None, _) => String::new(),
             };
             let key = if key.is_empty() {
-                String::new()
+                key
             } else {
                 format!("{key}: ")
             };

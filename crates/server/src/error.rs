@@ -149,10 +149,10 @@ impl ResponseError for ApiError {
         let (status, code) = self.parts();
         if status == StatusCode::SERVICE_UNAVAILABLE {
             // Expected while a store is down or full, once per request: a warning, not an error.
-            tracing::warn!(error = %self, cause = %Chain(self), code, "request failed");
+            tracing::warn!(error = with_causes(self), code, "request failed");
         } else if status.is_server_error() {
             // Logged once, here, with the cause chain; 5xx Display texts are generic for the client.
-            tracing::error!(error = %self, cause = %Chain(self), code, "request failed");
+            tracing::error!(error = with_causes(self), code, "request failed");
         }
         let mut response = HttpResponse::build(status);
         match self {
@@ -175,23 +175,17 @@ impl ResponseError for ApiError {
     }
 }
 
-/// Prints an error's sources, which carry no secrets: OpenTokError and StoreError never hold one.
-struct Chain<'a>(&'a dyn std::error::Error);
-
-impl std::fmt::Display for Chain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut source = self.0.source();
-        let mut first = true;
-        while let Some(e) = source {
-            if !first {
-                f.write_str(": ")?;
-            }
-            write!(f, "{e}")?;
-            first = false;
-            source = e.source();
-        }
-        Ok(())
+/// An error and its sources on one line. None of ours carries a secret: OpenTokError and
+/// StoreError never hold one, and store URLs are shown with the password hidden.
+pub(crate) fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
     }
+    text
 }
 
 #[cfg(test)]

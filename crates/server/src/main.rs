@@ -53,7 +53,7 @@ fn main() -> ExitCode {
 async fn serve(mut settings: Settings, mock: bool) -> Result<(), Box<dyn std::error::Error>> {
     // Kept alive for the life of the server.
     let _mock = if mock {
-        Some(offline::start_mock(&mut settings).await?)
+        Some(start_mock(&mut settings).await?)
     } else {
         None
     };
@@ -80,41 +80,28 @@ fn fail(e: &dyn std::fmt::Display) -> ExitCode {
 
 /// `--mock-opentok`: a built-in mock OpenTok with generated demo credentials.
 #[cfg(feature = "mock")]
-mod offline {
-    use rand::Rng as _;
-    use secrecy::SecretString;
-    use tiny_opentok_domain::ApiKey;
-    use tiny_opentok_server::configuration::Settings;
-
-    pub async fn start_mock(
-        settings: &mut Settings,
-    ) -> Result<opentok_mock::MockOpenTok, Box<dyn std::error::Error>> {
-        let key: u32 = rand::thread_rng().gen_range(10_000_000..100_000_000);
-        let secret: String = (0..40)
-            .map(|_| char::from_digit(rand::thread_rng().gen_range(0..16), 16).unwrap_or('0'))
-            .collect();
-        let mock = opentok_mock::MockOpenTok::start(opentok_mock::MockConfig::new(
-            key.to_string(),
-            &secret,
-        ))
-        .await?;
-        tracing::warn!(
-            mock_url = mock.url(),
-            api_key = key,
-            "running against the built-in mock OpenTok: sessions and tokens are NOT real"
-        );
-        settings.opentok.key = Some(ApiKey::parse(&key.to_string())?);
-        settings.opentok.secret = Some(SecretString::from(secret));
-        settings.opentok.api_url = mock.url().to_owned();
-        Ok(mock)
-    }
+async fn start_mock(
+    settings: &mut Settings,
+) -> Result<opentok_mock::MockOpenTok, Box<dyn std::error::Error>> {
+    let key = rand::Rng::gen_range(&mut rand::thread_rng(), 10_000_000..100_000_000u32).to_string();
+    let secret = format!("{:032x}", rand::random::<u128>());
+    let mock =
+        opentok_mock::MockOpenTok::start(opentok_mock::MockConfig::new(&key, &secret)).await?;
+    tracing::warn!(
+        mock_url = mock.url(),
+        api_key = key,
+        "running against the built-in mock OpenTok: sessions and tokens are NOT real"
+    );
+    settings.opentok.key = Some(tiny_opentok_domain::ApiKey::parse(&key)?);
+    settings.opentok.secret = Some(secrecy::SecretString::from(secret));
+    settings.opentok.api_url = mock.url().to_owned();
+    Ok(mock)
 }
 
 #[cfg(not(feature = "mock"))]
-mod offline {
-    use tiny_opentok_server::configuration::Settings;
-
-    pub async fn start_mock(_: &mut Settings) -> Result<(), Box<dyn std::error::Error>> {
-        Err("--mock-opentok: this build has no mock OpenTok (it was built without the `mock` feature)".into())
-    }
+async fn start_mock(_: &mut Settings) -> Result<(), Box<dyn std::error::Error>> {
+    Err(
+        "--mock-opentok: this build has no mock OpenTok (it was built without the `mock` feature)"
+            .into(),
+    )
 }

@@ -12,7 +12,7 @@ use opentok_client::{ClientConfig, Credentials, HttpOpenTokClient, OpenTokApi};
 use tiny_opentok_storage::{SessionStore, StoreError};
 
 use crate::configuration::Settings;
-use crate::error::ApiError;
+use crate::error::{with_causes, ApiError};
 use crate::middleware::{self, Gate};
 use crate::routes;
 
@@ -129,18 +129,6 @@ impl AppDeps {
             now: Arc::new(system_now),
         })
     }
-}
-
-/// An error and its sources on one line (store errors carry no secrets: see the storage crate).
-fn with_causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// A bound, not yet running, server.

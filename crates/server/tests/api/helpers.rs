@@ -58,7 +58,7 @@ async fn spawn_full(
     })
     .await
     .expect("mock starts");
-    let mut settings = Settings::for_tests(mock.url(), KEY, SECRET);
+    let mut settings = test_settings(mock.url());
     tweak(&mut settings);
     let mut deps = AppDeps::from_settings(&settings)
         .await
@@ -258,4 +258,18 @@ pub fn sigterm(child: &std::process::Child) {
         .status()
         .expect("kill runs");
     assert!(sent.success(), "SIGTERM delivered");
+}
+
+/// Settings for tests: port 0 on 127.0.0.1, the mock's URL and credentials, a short timeout.
+pub fn test_settings(api_url: &str) -> Settings {
+    let mut s = Settings::default();
+    s.http.host = "127.0.0.1".to_owned();
+    s.http.port = 0;
+    s.http.workers = Some(2);
+    s.http.shutdown_timeout_secs = 1;
+    s.opentok.key = Some(tiny_opentok_domain::ApiKey::parse(KEY).expect("a valid test API key"));
+    s.opentok.secret = Some(secrecy::SecretString::from(SECRET.to_owned()));
+    s.opentok.api_url = api_url.to_owned();
+    s.opentok.timeout = Duration::from_secs(1);
+    s
 }
