@@ -14,6 +14,9 @@ use opentok_mock::{Fault, MockOpenTok, VonageMockConfig};
 use serde_json::Value;
 use tiny_opentok_domain::{ArchiveMode, MediaMode, SessionOptions, TokenOptions, TokenParams};
 
+/// A fault and the check its error must pass.
+type Case = (Fault, fn(&OpenTokError) -> bool);
+
 const APP: &str = "29f760f8-7ce1-46c9-ade3-f2dedee4ed5f";
 
 fn read(name: &str) -> String {
@@ -160,7 +163,7 @@ async fn each_fault_maps_to_the_same_variant_as_for_opentok() {
         "test-only-rsa2048.pem",
         Duration::from_millis(500),
     );
-    let cases: [(Fault, fn(&OpenTokError) -> bool); 6] = [
+    let cases: [Case; 6] = [
         (Fault::Status(403), |e| {
             matches!(e, OpenTokError::AuthenticationRefused { status: 403 })
         }),
