@@ -79,7 +79,10 @@ const APP_ID: &str = "29f760f8-7ce1-46c9-ade3-f2dedee4ed5f";
 const VONAGE_SID: &str = "1_MX4yOWY3NjBmOC03Y2UxLTQ2YzktYWRlMy1mMmRlZGVlNGVkNWZ-fjE3MjY0NjI1ODg2NDd-MTF4TGExYmJoelBlR1FHbVhzbWd4STBrfn5-";
 
 fn mint_rs256(c: &mut Criterion) {
-    let pem_path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/test-only-rsa2048.pem");
+    let pem_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/test-only-rsa2048.pem"
+    );
     let pem = std::fs::read_to_string(pem_path).expect("the test key");
     let signer = TokenSigner::new(&Credentials::vonage(
         ApplicationId::parse(APP_ID).expect("a UUID"),
