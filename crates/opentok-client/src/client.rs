@@ -5,16 +5,19 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use awc::error::{ConnectError, PayloadError, SendRequestError};
-use awc::http::header::{ACCEPT, CONTENT_TYPE, USER_AGENT};
+use awc::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use serde::Deserialize;
 use tiny_opentok_domain::{
     ApiKey, ArchiveMode, MediaMode, SessionId, SessionOptions, TokenOptions,
 };
 
-use crate::{Credentials, OpenTokApi, OpenTokError, TokenFormat, TokenSigner};
+use crate::{jwt, Credentials, OpenTokApi, OpenTokError, TokenFormat, TokenSigner};
 
 /// OpenTok's production REST endpoint.
 pub const DEFAULT_API_URL: &str = "https://api.opentok.com";
+
+/// The Vonage Video API's production REST endpoint, for application credentials.
+pub const DEFAULT_VONAGE_API_URL: &str = "https://video.api.vonage.com";
 
 /// The `User-Agent` of every REST call.
 const USER_AGENT_VALUE: &str = concat!("opentok-client/", env!("CARGO_PKG_VERSION"));
@@ -31,28 +34,56 @@ const MAX_MESSAGE_CHARS: usize = 300;
 /// How to reach OpenTok and which tokens to mint.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    /// Key and secret.
+    /// Key and secret, or Vonage application id and private key.
     pub credentials: Credentials,
-    /// REST base URL, without a trailing slash ([`DEFAULT_API_URL`] in production).
+    /// REST base URL, without a trailing slash ([`DEFAULT_API_URL`] or [`DEFAULT_VONAGE_API_URL`]
+    /// in production).
     pub base_url: String,
     /// Limit on one REST call, connect to last byte.
     pub timeout: Duration,
     /// Limit on opening a connection (DNS, TCP and TLS), within `timeout`: a host that does not
     /// answer fails fast as unreachable instead of using up the whole call's budget.
     pub connect_timeout: Duration,
-    /// T1 or JWT client tokens.
+    /// T1 or JWT client tokens for OpenTok credentials; RS256 for Vonage ones.
     pub token_format: TokenFormat,
 }
 
 impl ClientConfig {
-    /// Production URL, 10 s timeout (3 s to connect), T1 tokens.
+    /// The production URL and token format for the kind of credentials
+    /// ([`TokenFormat::default_for`]: T1, or RS256 for Vonage), 10 s timeout (3 s to connect).
     pub fn new(credentials: Credentials) -> Self {
+        let base_url = if credentials.is_vonage() {
+            DEFAULT_VONAGE_API_URL
+        } else {
+            DEFAULT_API_URL
+        };
         Self {
+            token_format: TokenFormat::default_for(&credentials),
             credentials,
-            base_url: DEFAULT_API_URL.to_owned(),
+            base_url: base_url.to_owned(),
             timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(3),
-            token_format: TokenFormat::T1,
+        }
+    }
+
+    /// Checks that the token format fits the credentials (T1 or JWT with an OpenTok secret, RS256
+    /// with a Vonage key), so a server can refuse a bad configuration at startup rather than on
+    /// the first token request.
+    ///
+    /// # Errors
+    /// [`OpenTokError::UnsupportedTokenFormat`].
+    pub fn validate(&self) -> Result<(), OpenTokError> {
+        if self.token_format.fits(&self.credentials) {
+            Ok(())
+        } else {
+            Err(OpenTokError::UnsupportedTokenFormat {
+                format: self.token_format.as_str(),
+                credentials: if self.credentials.is_vonage() {
+                    "Vonage application"
+                } else {
+                    "OpenTok"
+                },
+            })
         }
     }
 }
@@ -144,12 +175,26 @@ impl HttpOpenTokClient {
         outcome
     }
 
-    /// One attempt, with a fresh auth JWT (each carries its own `jti`).
+    /// One attempt, with a fresh auth JWT (each carries its own `jti`): `X-OPENTOK-AUTH` for an
+    /// OpenTok project, `Authorization: Bearer` for a Vonage application.
     fn post_create(&self, form: &str) -> awc::SendClientRequest {
-        let jwt = self.signer.rest_auth_jwt(unix_now(), &random_jti());
-        self.http
-            .post(&self.create_url)
-            .insert_header((AUTH_HEADER, jwt))
+        let request = self.http.post(&self.create_url);
+        let request = if self.config.credentials.is_vonage() {
+            match self
+                .signer
+                .rest_auth_jwt(unix_now(), &jwt::random_uuid_v4())
+            {
+                Ok(jwt) => request.insert_header((AUTHORIZATION, format!("Bearer {jwt}"))),
+                // Carried through awc's error type to map_send_error, which hands it back as is.
+                Err(e) => return SendRequestError::Custom(Box::new(e), Box::new("signing")).into(),
+            }
+        } else {
+            match self.signer.rest_auth_jwt(unix_now(), &random_jti()) {
+                Ok(jwt) => request.insert_header((AUTH_HEADER, jwt)),
+                Err(e) => return SendRequestError::Custom(Box::new(e), Box::new("signing")).into(),
+            }
+        };
+        request
             .insert_header((ACCEPT, "application/json"))
             .insert_header((CONTENT_TYPE, "application/x-www-form-urlencoded"))
             .send_body(form.to_owned())
@@ -185,6 +230,12 @@ impl HttpOpenTokClient {
             },
             SendRequestError::Connect(ConnectError::Disconnected) => OpenTokError::Unreachable {
                 reason: "the connection closed before an answer arrived".to_owned(),
+            },
+            SendRequestError::Custom(e, debug) => match e.downcast::<OpenTokError>() {
+                Ok(ours) => *ours,
+                Err(e) => OpenTokError::Unreachable {
+                    reason: SendRequestError::Custom(e, debug).to_string(),
+                },
             },
             other => OpenTokError::Unreachable {
                 reason: other.to_string(),

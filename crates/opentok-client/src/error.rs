@@ -1,7 +1,7 @@
 use thiserror::Error;
 
 /// Why an OpenTok operation failed. Variants speak OpenTok's terms; the caller maps them to its own.
-/// No variant ever carries the API secret or a token.
+/// No variant ever carries the API secret, a private key or a token.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum OpenTokError {
@@ -14,7 +14,7 @@ pub enum OpenTokError {
         message: String,
     },
     /// OpenTok refused the credentials (401 or 403).
-    #[error("OpenTok refused the credentials (HTTP {status}): check the API key and secret")]
+    #[error("OpenTok refused the credentials (HTTP {status}): check the API key and secret (or the application id and private key)")]
     AuthenticationRefused {
         /// The HTTP status.
         status: u16,
@@ -60,4 +60,23 @@ pub enum OpenTokError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// Credentials that cannot be used: an application id that is not a UUID, or a private key that
+    /// is unreadable, not RSA, too short or malformed. The reason never quotes key material.
+    #[error("unusable credentials: {reason}")]
+    InvalidCredentials {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The token format needs another kind of credentials (T1 and JWT need an API secret, RS256
+    /// a Vonage private key).
+    #[error("{format} tokens cannot be signed with {credentials} credentials")]
+    UnsupportedTokenFormat {
+        /// The format asked for (`t1`, `jwt`, `rs256`).
+        format: &'static str,
+        /// The kind of credentials held (`OpenTok` or `Vonage application`).
+        credentials: &'static str,
+    },
+    /// The RSA signature could not be made (ring found no randomness for blinding).
+    #[error("RS256 signing failed")]
+    SigningFailed,
 }

@@ -1,4 +1,5 @@
-//! Talks to OpenTok: mints client tokens (legacy T1 and JWT) and calls the REST API over awc.
+//! Talks to OpenTok: mints client tokens (legacy T1 and JWT; RS256 for Vonage applications) and
+//! calls the REST API over awc.
 //!
 //! It knows OpenTok's formats (described in the repository's `docs/protocol.md`) and HTTP, and
 //! nothing of the server's routes, JSON error bodies or storage. Depends only on the domain crate
@@ -8,6 +9,28 @@
 //! - [`TokenSigner`] holds the keyed HMAC states; with a pinned [`Nonce`] minting is a pure function.
 //! - [`t1`] encodes Node's exact T1 layout and decodes/verifies the T1 tokens of every SDK;
 //!   [`jwt`] writes the JWT claims in Node's order.
+//! - [`Credentials`] holds an OpenTok key and secret or a Vonage [`ApplicationId`] with its
+//!   [`VonagePrivateKey`]; the client picks the REST auth header, the default URL and the token
+//!   format ([`TokenFormat::Rs256`]) from it.
+//!
+//! With a Vonage application (the PEM may come from a file or, with `\n` for line breaks, from an
+//! environment variable):
+//!
+//! ```no_run
+//! use opentok_client::{ApplicationId, ClientConfig, Credentials, HttpOpenTokClient, VonagePrivateKey};
+//!
+//! # fn run(pem: &str) -> Result<(), opentok_client::OpenTokError> {
+//! let credentials = Credentials::vonage(
+//!     ApplicationId::parse("29f760f8-7ce1-46c9-ade3-f2dedee4ed5f")?,
+//!     VonagePrivateKey::from_pem(pem)?,
+//! );
+//! let config = ClientConfig::new(credentials); // video.api.vonage.com, RS256 tokens
+//! config.validate()?;
+//! let client = HttpOpenTokClient::new(config);
+//! # let _ = client;
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! Creating a session and minting a token (needs a network and real credentials, so not run here):
 //!
@@ -72,18 +95,21 @@ pub mod jwt;
 mod nonce;
 mod signer;
 pub mod t1;
+mod vonage;
 
-pub use client::{ClientConfig, HttpOpenTokClient, DEFAULT_API_URL};
+pub use client::{ClientConfig, HttpOpenTokClient, DEFAULT_API_URL, DEFAULT_VONAGE_API_URL};
 pub use credentials::{Credentials, TokenFormat};
 pub use error::OpenTokError;
 pub use nonce::Nonce;
 pub use signer::TokenSigner;
+pub use vonage::{pem_from_env_value, ApplicationId, VonagePrivateKey, MIN_RSA_BITS};
 
 /// The OpenTok operations the server needs. The server holds a `Box<dyn OpenTokApi>` per worker, so
 /// tests and other credential kinds can plug in. `?Send` because `awc::Client` is not `Send`.
 #[async_trait(?Send)]
 pub trait OpenTokApi {
-    /// The API key sessions are created under and tokens carry.
+    /// The API key sessions are created under and tokens carry; for a Vonage application, its
+    /// application id (what clients connect with).
     fn api_key(&self) -> &ApiKey;
 
     /// Creates a session through the REST API and returns the id OpenTok issued.

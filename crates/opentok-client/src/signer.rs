@@ -6,44 +6,64 @@ use sha1::Sha1;
 use sha2::Sha256;
 use tiny_opentok_domain::{ApiKey, SessionId, TokenOptions};
 
-use crate::{jwt, t1, Credentials, Nonce, OpenTokError, TokenFormat};
+use crate::credentials::Kind;
+use crate::{jwt, t1, Credentials, Nonce, OpenTokError, TokenFormat, VonagePrivateKey};
 
-/// Mints client tokens and REST auth JWTs for one API key. The only holder of the secret's key
-/// material: both HMAC states are keyed once here and cloned for each token.
+/// Mints client tokens and REST auth JWTs for one set of credentials. The only holder of the key
+/// material: for an OpenTok project both HMAC states are keyed once here and cloned for each
+/// token; for a Vonage application it holds the parsed RSA key.
 ///
-/// Minting with an explicit [`Nonce`] and time is a pure function of its inputs.
+/// Minting with an explicit [`Nonce`] (or `jti`) and time is a pure function of its inputs.
 #[derive(Clone)]
 pub struct TokenSigner {
     api_key: ApiKey,
-    // "partner_id=<key>&sig=", the fixed start of every T1 plaintext.
-    partner_prefix: Box<str>,
-    sha1: Hmac<Sha1>,
-    sha256: Hmac<Sha256>,
+    keys: Keys,
+}
+
+// Not boxed: the HMAC states are cloned for every token, and one signer lives per worker.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone)]
+enum Keys {
+    Hmac {
+        // "partner_id=<key>&sig=", the fixed start of every T1 plaintext.
+        partner_prefix: Box<str>,
+        sha1: Hmac<Sha1>,
+        sha256: Hmac<Sha256>,
+    },
+    Rsa(VonagePrivateKey),
 }
 
 impl TokenSigner {
-    /// Keys the HMAC states with the secret's UTF-8 bytes (never hex-decoded; docs/protocol.md).
+    /// For an OpenTok project, keys the HMAC states with the secret's UTF-8 bytes (never
+    /// hex-decoded; docs/protocol.md). For a Vonage application, keeps the RSA key.
     pub fn new(credentials: &Credentials) -> Self {
-        let secret = credentials.secret().expose_secret().as_bytes();
         let api_key = credentials.api_key().clone();
-        Self {
-            partner_prefix: format!("partner_id={api_key}&sig=").into(),
-            api_key,
-            // HMAC takes keys of any length (longer ones are hashed first), so this cannot fail.
-            sha1: Hmac::new_from_slice(secret).expect("HMAC accepts keys of any length"),
-            sha256: Hmac::new_from_slice(secret).expect("HMAC accepts keys of any length"),
-        }
+        let keys = match credentials.kind() {
+            Kind::OpenTok { api_secret, .. } => {
+                let secret = api_secret.expose_secret().as_bytes();
+                Keys::Hmac {
+                    partner_prefix: format!("partner_id={api_key}&sig=").into(),
+                    // HMAC takes keys of any length (longer ones are hashed first), so this cannot fail.
+                    sha1: Hmac::new_from_slice(secret).expect("HMAC accepts keys of any length"),
+                    sha256: Hmac::new_from_slice(secret).expect("HMAC accepts keys of any length"),
+                }
+            }
+            Kind::Vonage { private_key, .. } => Keys::Rsa(private_key.clone()),
+        };
+        Self { api_key, keys }
     }
 
-    /// The API key tokens are minted for.
+    /// The API key (or Vonage application id) tokens are minted for.
     pub fn api_key(&self) -> &ApiKey {
         &self.api_key
     }
 
-    /// Mints a client token in `format` with a fresh random nonce; `now` is the create time.
+    /// Mints a client token in `format` with a fresh random nonce (or `jti`); `now` is the create
+    /// time.
     ///
     /// # Errors
-    /// [`OpenTokError::ForeignSession`] when `session_id` was not issued for this API key.
+    /// [`OpenTokError::ForeignSession`] when `session_id` was not issued for this API key;
+    /// [`OpenTokError::UnsupportedTokenFormat`] when `format` does not fit the credentials.
     pub fn mint(
         &self,
         format: TokenFormat,
@@ -51,13 +71,20 @@ impl TokenSigner {
         options: &TokenOptions,
         now: u64,
     ) -> Result<String, OpenTokError> {
-        self.mint_with_nonce(format, session_id, options, now, &Nonce::random())
+        match format {
+            TokenFormat::Rs256 => {
+                self.rs256_token(session_id, options, now, &jwt::random_uuid_v4())
+            }
+            _ => self.mint_with_nonce(format, session_id, options, now, &Nonce::random()),
+        }
     }
 
-    /// [`TokenSigner::mint`] with a given nonce: the same inputs always give the same token.
+    /// [`TokenSigner::mint`] with a given nonce: the same inputs always give the same token. RS256
+    /// tokens carry a `jti` instead of a nonce; this draws a random one (pin it with
+    /// [`TokenSigner::rs256_token`]).
     ///
     /// # Errors
-    /// [`OpenTokError::ForeignSession`] when `session_id` was not issued for this API key.
+    /// As [`TokenSigner::mint`].
     pub fn mint_with_nonce(
         &self,
         format: TokenFormat,
@@ -69,13 +96,17 @@ impl TokenSigner {
         match format {
             TokenFormat::T1 => self.t1_token(session_id, options, now, nonce),
             TokenFormat::Jwt => self.jwt_token(session_id, options, now, nonce),
+            TokenFormat::Rs256 => {
+                self.rs256_token(session_id, options, now, &jwt::random_uuid_v4())
+            }
         }
     }
 
     /// A legacy `T1==` token in the Node SDK's exact layout (see [`t1::data_string`]).
     ///
     /// # Errors
-    /// [`OpenTokError::ForeignSession`] when `session_id` was not issued for this API key.
+    /// [`OpenTokError::ForeignSession`] when `session_id` was not issued for this API key;
+    /// [`OpenTokError::UnsupportedTokenFormat`] with Vonage credentials.
     pub fn t1_token(
         &self,
         session_id: &SessionId,
@@ -83,10 +114,18 @@ impl TokenSigner {
         now: u64,
         nonce: &Nonce,
     ) -> Result<String, OpenTokError> {
+        let Keys::Hmac {
+            partner_prefix,
+            sha1,
+            ..
+        } = &self.keys
+        else {
+            return Err(self.unsupported(TokenFormat::T1));
+        };
         self.check_owner(session_id)?;
         Ok(t1::mint(
-            &self.sha1,
-            &self.partner_prefix,
+            sha1,
+            partner_prefix,
             session_id,
             options,
             now,
@@ -98,7 +137,8 @@ impl TokenSigner {
     /// (see [`jwt::client_token_claims`]).
     ///
     /// # Errors
-    /// [`OpenTokError::ForeignSession`] when `session_id` was not issued for this API key.
+    /// [`OpenTokError::ForeignSession`] when `session_id` was not issued for this API key;
+    /// [`OpenTokError::UnsupportedTokenFormat`] with Vonage credentials.
     pub fn jwt_token(
         &self,
         session_id: &SessionId,
@@ -106,22 +146,101 @@ impl TokenSigner {
         now: u64,
         nonce: &Nonce,
     ) -> Result<String, OpenTokError> {
+        let Keys::Hmac { sha256, .. } = &self.keys else {
+            return Err(self.unsupported(TokenFormat::Jwt));
+        };
         self.check_owner(session_id)?;
         let claims = jwt::client_token_claims(&self.api_key, session_id, options, now, nonce);
-        Ok(self.sign_hs256(jwt::HS256_HEADER_JSON, &claims))
+        Ok(jwt::sign_hs256(
+            sha256,
+            jwt::HS256_HEADER_JSON.as_bytes(),
+            claims.as_bytes(),
+        ))
     }
 
-    /// The `X-OPENTOK-AUTH` JWT for one REST call issued at `iat`, valid for
-    /// [`jwt::REST_AUTH_TTL_SECS`], carrying `jti`.
-    pub fn rest_auth_jwt(&self, iat: u64, jti: &str) -> String {
-        let claims = jwt::rest_auth_claims(&self.api_key, iat, jti);
-        self.sign_hs256(jwt::HS256_HEADER_JSON, &claims)
+    /// An RS256 client token for a Vonage application, claims in `@vonage/video`'s order (see
+    /// [`jwt::vonage_client_token_claims`]), issued at `now` with the given `jti`.
+    ///
+    /// # Errors
+    /// [`OpenTokError::ForeignSession`] when `session_id` was not issued for this application;
+    /// [`OpenTokError::UnsupportedTokenFormat`] with OpenTok credentials;
+    /// [`OpenTokError::SigningFailed`] when ring cannot sign.
+    pub fn rs256_token(
+        &self,
+        session_id: &SessionId,
+        options: &TokenOptions,
+        now: u64,
+        jti: &str,
+    ) -> Result<String, OpenTokError> {
+        let Keys::Rsa(key) = &self.keys else {
+            return Err(self.unsupported(TokenFormat::Rs256));
+        };
+        self.check_owner(session_id)?;
+        let claims = jwt::vonage_client_token_claims(&self.api_key, session_id, options, now, jti);
+        jwt::sign_rs256(key, jwt::RS256_HEADER_JSON.as_bytes(), claims.as_bytes())
+    }
+
+    /// The JWT that authenticates one REST call issued at `iat`, carrying `jti`: for an OpenTok
+    /// project the HS256 `X-OPENTOK-AUTH` token (valid [`jwt::REST_AUTH_TTL_SECS`]); for a Vonage
+    /// application the RS256 application JWT sent as `Authorization: Bearer` (valid
+    /// [`jwt::APPLICATION_JWT_TTL_SECS`]).
+    ///
+    /// # Errors
+    /// [`OpenTokError::SigningFailed`] when ring cannot sign (Vonage only).
+    pub fn rest_auth_jwt(&self, iat: u64, jti: &str) -> Result<String, OpenTokError> {
+        match &self.keys {
+            Keys::Hmac { sha256, .. } => {
+                let claims = jwt::rest_auth_claims(&self.api_key, iat, jti);
+                Ok(jwt::sign_hs256(
+                    sha256,
+                    jwt::HS256_HEADER_JSON.as_bytes(),
+                    claims.as_bytes(),
+                ))
+            }
+            Keys::Rsa(key) => {
+                let claims = jwt::application_jwt_claims(&self.api_key, iat, jti);
+                jwt::sign_rs256(key, jwt::RS256_HEADER_JSON.as_bytes(), claims.as_bytes())
+            }
+        }
     }
 
     /// Signs the exact header and claims text as a compact HS256 JWS with the API secret. A building
     /// block for the tokens above, public so other SDKs' claim layouts can be reproduced in tests.
-    pub fn sign_hs256(&self, header_json: &str, claims_json: &str) -> String {
-        jwt::sign_hs256(&self.sha256, header_json.as_bytes(), claims_json.as_bytes())
+    ///
+    /// # Errors
+    /// [`OpenTokError::UnsupportedTokenFormat`] with Vonage credentials (there is no secret).
+    pub fn sign_hs256(&self, header_json: &str, claims_json: &str) -> Result<String, OpenTokError> {
+        match &self.keys {
+            Keys::Hmac { sha256, .. } => Ok(jwt::sign_hs256(
+                sha256,
+                header_json.as_bytes(),
+                claims_json.as_bytes(),
+            )),
+            Keys::Rsa(_) => Err(self.unsupported(TokenFormat::Jwt)),
+        }
+    }
+
+    /// Signs the exact header and claims text as a compact RS256 JWS with the Vonage private key;
+    /// the RS256 counterpart of [`TokenSigner::sign_hs256`].
+    ///
+    /// # Errors
+    /// [`OpenTokError::UnsupportedTokenFormat`] with OpenTok credentials;
+    /// [`OpenTokError::SigningFailed`] when ring cannot sign.
+    pub fn sign_rs256(&self, header_json: &str, claims_json: &str) -> Result<String, OpenTokError> {
+        match &self.keys {
+            Keys::Rsa(key) => jwt::sign_rs256(key, header_json.as_bytes(), claims_json.as_bytes()),
+            Keys::Hmac { .. } => Err(self.unsupported(TokenFormat::Rs256)),
+        }
+    }
+
+    fn unsupported(&self, format: TokenFormat) -> OpenTokError {
+        OpenTokError::UnsupportedTokenFormat {
+            format: format.as_str(),
+            credentials: match self.keys {
+                Keys::Hmac { .. } => "OpenTok",
+                Keys::Rsa(_) => "Vonage application",
+            },
+        }
     }
 
     fn check_owner(&self, session_id: &SessionId) -> Result<(), OpenTokError> {
@@ -188,7 +307,9 @@ mod tests {
     fn pins_the_node_rest_auth_jwt_layout() {
         let node_claims = r#"{"iss":"123456","ist":"project","iat":1700000000,"exp":1700000300}"#;
         assert_eq!(
-            signer().sign_hs256(jwt::HS256_HEADER_JSON, node_claims),
+            signer()
+                .sign_hs256(jwt::HS256_HEADER_JSON, node_claims)
+                .unwrap(),
             "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiIxMjM0NTYiLCJpc3QiOiJwcm9qZWN0IiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjE3MDAwMDAzMDB9.NQ-QKS1mi_SRiz9UkEOgEMA-B0HKdwkIkLGxWz7g9vI"
         );
     }

@@ -8,8 +8,11 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use rand::Rng as _;
 use serde::Serialize;
+use std::net::Ipv4Addr;
+
 use time::macros::format_description;
 use time::OffsetDateTime;
+use tiny_opentok_domain::{ApiKey, DomainError, SessionId};
 
 /// The real service's body for every authentication failure.
 pub(crate) const AUTH_FAILURE_BODY: &str =
@@ -34,6 +37,12 @@ pub(crate) struct CreatedSession<'a> {
     pub session_segment_id: String,
     pub ice_servers: Option<()>,
     pub ice_credential_expiration: u32,
+    /// Vonage mode only: the application id (also in `project_id` and `partner_id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub application_id: Option<&'a str>,
+    /// Vonage mode only: empty, as in older answers and the Node SDK's fixture.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_server_url: Option<&'static str>,
 }
 
 impl<'a> CreatedSession<'a> {
@@ -54,6 +63,18 @@ impl<'a> CreatedSession<'a> {
             session_segment_id: random_uuid(),
             ice_servers: None,
             ice_credential_expiration: 86_100,
+            application_id: None,
+            media_server_url: None,
+        }
+    }
+
+    /// The Vonage-application shape: the 2024 fixture's fields plus `application_id` and
+    /// `media_server_url`.
+    pub(crate) fn for_application(self) -> Self {
+        Self {
+            application_id: Some(self.project_id),
+            media_server_url: Some(""),
+            ..self
         }
     }
 
@@ -88,6 +109,21 @@ impl<'a> CreatedSession<'a> {
 pub(crate) fn random_id_part() -> String {
     let bytes: [u8; 18] = rand::thread_rng().gen();
     STANDARD.encode(bytes)
+}
+
+/// A session id as minted for a Vonage application: `1_` + base64url(
+/// `1~<application id>~<location>~<created ms>~<random>~~~`), the layout of the Python SDK's 2024
+/// fixture (one more trailing field than OpenTok ids).
+pub(crate) fn vonage_session_id(
+    application_id: &ApiKey,
+    location: Option<Ipv4Addr>,
+    created_ms: u64,
+    random: &str,
+) -> Result<SessionId, DomainError> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let location = location.map(|ip| ip.to_string()).unwrap_or_default();
+    let record = format!("1~{application_id}~{location}~{created_ms}~{random}~~~");
+    SessionId::parse(&format!("1_{}", URL_SAFE_NO_PAD.encode(record)))
 }
 
 /// A random (version 4) UUID in its usual text form, for `session_segment_id`.
@@ -125,6 +161,23 @@ pub(crate) fn auth_failure(reason: &'static str) -> HttpResponse {
     let mut res = HttpResponse::Forbidden()
         .content_type("application/json")
         .body(AUTH_FAILURE_BODY);
+    res.headers_mut().insert(
+        header::HeaderName::from_static(crate::AUTH_FAILURE_HEADER),
+        HeaderValue::from_static(reason),
+    );
+    res
+}
+
+/// Vonage mode's refusal of an application JWT: 401 with a JSON body, the reason also in the
+/// mock-only header.
+pub(crate) fn bearer_failure(reason: &'static str) -> HttpResponse {
+    let body = serde_json::json!({
+        "code": 401,
+        "message": "Invalid or missing application JWT",
+    });
+    let mut res = HttpResponse::Unauthorized()
+        .content_type("application/json")
+        .body(body.to_string());
     res.headers_mut().insert(
         header::HeaderName::from_static(crate::AUTH_FAILURE_HEADER),
         HeaderValue::from_static(reason),
@@ -191,6 +244,37 @@ mod tests {
         assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "{id}");
         assert_eq!(id.matches('-').count(), 4, "{id}");
         assert_ne!(id, random_uuid());
+    }
+
+    #[test]
+    fn vonage_ids_have_the_fixture_layout_and_belong_to_the_application() {
+        let app = ApiKey::parse("29f760f8-7ce1-46c9-ade3-f2dedee4ed5f").unwrap();
+        // The Python SDK's 2024 fixture id (session-ids.json), rebuilt from its fields.
+        let id =
+            vonage_session_id(&app, None, 1_726_462_588_647, "11xLa1bbhzPeGQGmXsmgxI0k").unwrap();
+        assert_eq!(
+            id.as_str(),
+            "1_MX4yOWY3NjBmOC03Y2UxLTQ2YzktYWRlMy1mMmRlZGVlNGVkNWZ-fjE3MjY0NjI1ODg2NDd-MTF4TGExYmJoelBlR1FHbVhzbWd4STBrfn5-"
+        );
+        assert!(id.belongs_to(&app));
+    }
+
+    #[test]
+    fn the_application_answer_names_the_application() {
+        let created = CreatedSession::new("1_abc", "29f760f8-7ce1-46c9-ade3-f2dedee4ed5f", 0)
+            .for_application();
+        let json = serde_json::to_value([&created]).unwrap();
+        assert_eq!(
+            json[0]["application_id"],
+            "29f760f8-7ce1-46c9-ade3-f2dedee4ed5f"
+        );
+        assert_eq!(
+            json[0]["project_id"],
+            "29f760f8-7ce1-46c9-ade3-f2dedee4ed5f"
+        );
+        assert_eq!(json[0]["media_server_url"], "");
+        let plain = serde_json::to_value([CreatedSession::new("1_abc", "123456", 0)]).unwrap();
+        assert!(plain[0].get("application_id").is_none());
     }
 
     #[test]

@@ -62,7 +62,9 @@ pub(crate) fn parse(body: &[u8]) -> Result<CreateForm, String> {
         Some(value) => ArchiveMode::parse(value).map_err(|e| e.to_string())?,
         None => ArchiveMode::Manual,
     };
+    // `@vonage/video` sends the literal `location=null` when no location is given.
     let location = field("location")
+        .filter(|value| *value != "null")
         .map(parse_location)
         .transpose()
         .map_err(|e| e.to_string())?;
@@ -125,9 +127,17 @@ mod tests {
             "p2p.preference=enabled",
             "e2ee=true&p2p.preference=disabled",
             "archiveMode=always&archiveName=foo&archiveResolution=720x1280&p2p.preference=disabled",
+            // @vonage/video 1.31.1.
+            "archiveMode=manual&p2p.preference=disabled&location=null",
         ] {
             ok(body);
         }
+    }
+
+    #[test]
+    fn the_literal_null_location_means_none() {
+        assert_eq!(ok("p2p.preference=disabled&location=null").location(), None);
+        assert!(parse(b"p2p.preference=disabled&location=nul").is_err());
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! A faithful mock of the OpenTok REST API (`POST /session/create`, archives later) for tests,
 //! CI and the server's offline mode. It checks the auth JWT and the form the way OpenTok would,
-//! records every request, and injects faults on demand.
+//! records every request, and injects faults on demand. It answers either as an OpenTok project
+//! (API key and secret, [`MockOpenTok::start`]) or as a Vonage Video application (application id
+//! and RSA public key, [`MockOpenTok::start_vonage`]).
 //!
 //! Start it on the current actix runtime with [`MockOpenTok::start`] (inside `#[actix_web::test]` or
 //! `#[actix_web::main]`), point a client at [`MockOpenTok::url`], then assert on
@@ -28,6 +30,7 @@
 
 mod answer;
 mod auth;
+mod bearer;
 mod form;
 mod routes;
 mod state;
@@ -44,7 +47,7 @@ use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpServer};
 use tiny_opentok_domain::ApiKey;
 
-use crate::state::State;
+use crate::state::{Auth, State};
 
 /// The mock-only response header naming why credentials were refused (e.g. `bad_signature`,
 /// `expired`, `missing_jti`). The real service sends no such header; its 403 body is always
@@ -87,6 +90,42 @@ impl std::fmt::Debug for MockConfig {
             .field("api_secret", &"[redacted]")
             .field("latency", &self.latency)
             .finish()
+    }
+}
+
+/// What the mock answers as in Vonage mode. `Debug` shows the application id only.
+#[derive(Clone)]
+pub struct VonageMockConfig {
+    /// Address to bind; port 0 picks a free one.
+    pub addr: SocketAddr,
+    /// The application id (a UUID) the Bearer JWTs must name in `application_id`.
+    pub application_id: String,
+    /// The application's key in PEM: its public key (`BEGIN PUBLIC KEY`), or its private key (PKCS#8 or PKCS#1), of which only the public
+    /// half is kept.
+    pub key_pem: String,
+    /// Artificial latency added to every answer (zero by default).
+    pub latency: Duration,
+}
+
+impl VonageMockConfig {
+    /// A config for `127.0.0.1:0` (a free port) with no added latency.
+    pub fn new(application_id: impl Into<String>, key_pem: impl Into<String>) -> Self {
+        Self {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            application_id: application_id.into(),
+            key_pem: key_pem.into(),
+            latency: Duration::ZERO,
+        }
+    }
+}
+
+impl std::fmt::Debug for VonageMockConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VonageMockConfig")
+            .field("addr", &self.addr)
+            .field("application_id", &self.application_id)
+            .field("latency", &self.latency)
+            .finish_non_exhaustive()
     }
 }
 
@@ -165,14 +204,54 @@ impl MockOpenTok {
                 "the API secret is empty",
             ));
         }
+        let auth = Auth::OpenTok {
+            api_secret: config.api_secret,
+        };
+        Self::serve(config.addr, api_key, auth, config.latency).await
+    }
+
+    /// Like [`MockOpenTok::start`], answering as a Vonage Video application: requests must carry
+    /// `Authorization: Bearer` with an RS256 application JWT, and session ids carry the
+    /// application id.
+    ///
+    /// # Errors
+    /// `InvalidInput` when the application id is not a UUID or the PEM holds no usable RSA key
+    /// (the message never quotes the PEM); any error from binding the address.
+    ///
+    /// # Panics
+    /// When called outside an actix system.
+    pub async fn start_vonage(config: VonageMockConfig) -> io::Result<Self> {
+        let invalid = |message: String| io::Error::new(io::ErrorKind::InvalidInput, message);
+        let id = &config.application_id;
+        let is_uuid = id.len() == 36
+            && id.char_indices().all(|(i, c)| match i {
+                8 | 13 | 18 | 23 => c == '-',
+                _ => c.is_ascii_hexdigit(),
+            });
+        if !is_uuid {
+            return Err(invalid(format!("the application id {id:?} is not a UUID")));
+        }
+        let api_key = ApiKey::parse(id).map_err(|e| invalid(e.to_string()))?;
+        let public_key_der = bearer::public_key_der(&config.key_pem)
+            .map_err(|reason| invalid(format!("application key: {reason}")))?;
+        let auth = Auth::Vonage { public_key_der };
+        Self::serve(config.addr, api_key, auth, config.latency).await
+    }
+
+    async fn serve(
+        addr: SocketAddr,
+        api_key: ApiKey,
+        auth: Auth,
+        latency: Duration,
+    ) -> io::Result<Self> {
         // Binding here, before run(), means the socket is listening when start() returns:
         // connections made from then on wait in the backlog until the worker picks them up.
-        let listener = TcpListener::bind(config.addr)?;
+        let listener = TcpListener::bind(addr)?;
         let mut addr = listener.local_addr()?;
         if addr.ip().is_unspecified() {
             addr.set_ip(Ipv4Addr::LOCALHOST.into());
         }
-        let state = Arc::new(State::new(api_key, config.api_secret, config.latency));
+        let state = Arc::new(State::new(api_key, auth, latency));
         let data = web::Data::from(Arc::clone(&state));
         let server = HttpServer::new(move || {
             App::new()
@@ -227,12 +306,14 @@ impl MockOpenTok {
         self.state.clear_fault();
     }
 
-    /// Accepts auth JWTs without a `jti` claim from now on, as the Node SDK signs them (the real
-    /// service evidently accepts them; this mock refuses them by default).
-    pub fn set_accept_missing_jti(&self, accept: bool) {
+    /// From now on, refuses (`true`) or accepts (`false`, the default) OpenTok auth JWTs without
+    /// a `jti` claim. The real service accepts them, and the Node `opentok` SDK sends none; the
+    /// strict setting checks that a client of ours always sends one. Vonage application JWTs
+    /// always need a `jti`.
+    pub fn set_require_jti(&self, require: bool) {
         self.state
-            .accept_missing_jti
-            .store(accept, std::sync::atomic::Ordering::Relaxed);
+            .require_jti
+            .store(require, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Changes the latency added to every answer from now on.
@@ -275,6 +356,14 @@ impl std::fmt::Debug for MockOpenTok {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vonage_config_debug_hides_the_key() {
+        let config = VonageMockConfig::new("29f760f8-7ce1-46c9-ade3-f2dedee4ed5f", "PEM-TEXT");
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("PEM-TEXT"), "{shown}");
+        assert!(shown.contains("29f760f8"), "{shown}");
+    }
 
     #[test]
     fn config_debug_hides_the_secret() {

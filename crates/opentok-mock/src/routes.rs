@@ -13,8 +13,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use tiny_opentok_domain::SessionId;
 
 use crate::answer::{self, CreatedSession};
-use crate::state::State;
-use crate::{auth, form, Fault, RecordedRequest};
+use crate::state::{Auth, State};
+use crate::{auth, bearer, form, Fault, RecordedRequest};
 
 /// Bodies above this size are refused with 413 (and recorded without their body).
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -140,26 +140,43 @@ async fn create_session(req: &HttpRequest, body: &[u8], state: &State) -> HttpRe
     }
 
     let now = now_ms();
-    if let Err(reason) = auth::check(
-        req.headers(),
-        state.api_key.as_str(),
-        &state.api_secret,
-        now / 1000,
-        !state.accept_missing_jti.load(Ordering::Relaxed),
-    ) {
-        tracing::info!(reason = reason.as_str(), "refused credentials");
-        return answer::auth_failure(reason.as_str());
+    let vonage = matches!(state.auth, Auth::Vonage { .. });
+    match &state.auth {
+        Auth::OpenTok { api_secret } => {
+            if let Err(reason) = auth::check(
+                req.headers(),
+                state.api_key.as_str(),
+                api_secret,
+                now / 1000,
+                state.require_jti.load(Ordering::Relaxed),
+            ) {
+                tracing::info!(reason = reason.as_str(), "refused credentials");
+                return answer::auth_failure(reason.as_str());
+            }
+        }
+        Auth::Vonage { public_key_der } => {
+            if let Err(reason) = bearer::check(
+                req.headers(),
+                state.api_key.as_str(),
+                public_key_der,
+                now / 1000,
+            ) {
+                tracing::info!(reason = reason.as_str(), "refused the application JWT");
+                return answer::bearer_failure(reason.as_str());
+            }
+        }
     }
     let form = match form::parse(body) {
         Ok(form) => form,
         Err(message) => return answer::error_response(StatusCode::BAD_REQUEST, &message),
     };
-    let id = match SessionId::encode(
-        &state.api_key,
-        form.location(),
-        now,
-        &answer::random_id_part(),
-    ) {
+    let random = answer::random_id_part();
+    let id = if vonage {
+        answer::vonage_session_id(&state.api_key, form.location(), now, &random)
+    } else {
+        SessionId::encode(&state.api_key, form.location(), now, &random)
+    };
+    let id = match id {
         Ok(id) => id,
         // The key was validated at start and the random part has no '~'; answer like a broken
         // upstream rather than panic if that ever changes.
@@ -168,7 +185,10 @@ async fn create_session(req: &HttpRequest, body: &[u8], state: &State) -> HttpRe
         }
     };
     state.count_session();
-    let created = CreatedSession::new(id.as_str(), state.api_key.as_str(), now / 1000);
+    let mut created = CreatedSession::new(id.as_str(), state.api_key.as_str(), now / 1000);
+    if vonage {
+        created = created.for_application();
+    }
     if accepts_json(req) {
         created.json_response()
     } else {

@@ -16,13 +16,24 @@ use crate::{Fault, RecordedRequest};
 pub const MAX_RECORDED: usize = 10_000;
 
 pub(crate) struct State {
+    /// The API key, or in Vonage mode the application id (which session ids carry in its place).
     pub api_key: ApiKey,
-    pub api_secret: String,
-    /// Off by default: the auth JWT must carry a `jti`. On for the Node SDK, which sends none.
-    pub accept_missing_jti: AtomicBool,
+    pub auth: Auth,
+    /// Off by default, as the real service accepts OpenTok auth JWTs without `jti` (the Node
+    /// `opentok` SDK sends none); on, the mock insists on one.
+    pub require_jti: AtomicBool,
     inner: Mutex<Inner>,
     /// Flipped to `true` by `stop()`, to release requests held by `Hang` or `Delay`.
     shutdown: watch::Sender<bool>,
+}
+
+/// What requests must be authenticated with.
+pub(crate) enum Auth {
+    /// `X-OPENTOK-AUTH`: HS256 with the project secret.
+    OpenTok { api_secret: String },
+    /// `Authorization: Bearer`: RS256 verified with the application's public key (DER
+    /// `RSAPublicKey`).
+    Vonage { public_key_der: Vec<u8> },
 }
 
 struct Inner {
@@ -39,11 +50,11 @@ struct ArmedFault {
 }
 
 impl State {
-    pub(crate) fn new(api_key: ApiKey, api_secret: String, latency: Duration) -> Self {
+    pub(crate) fn new(api_key: ApiKey, auth: Auth, latency: Duration) -> Self {
         Self {
             api_key,
-            api_secret,
-            accept_missing_jti: AtomicBool::new(false),
+            auth,
+            require_jti: AtomicBool::new(false),
             inner: Mutex::new(Inner {
                 requests: VecDeque::new(),
                 fault: None,

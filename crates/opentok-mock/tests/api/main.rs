@@ -7,3 +7,4 @@ mod binary;
 mod core;
 mod faults;
 mod session;
+mod vonage;
