@@ -4,7 +4,7 @@
 //! writer thread (tracing-appender) cost about 2 µs of system time per request here, about a sixth
 //! of the token route's CPU, in channel wake-ups and small writes. A line is appended to its
 //! thread's buffer instead; a buffer goes out in one `write` when it passes
-//! [`BatchConfig::flush_bytes`], when a WARN or ERROR line arrives (so problems show at once),
+//! its size limit (64 KiB from [`BatchWriter::stderr`]), when a WARN or ERROR line arrives (so problems show at once),
 //! when the flusher thread's tick finds it non-empty, and when the [`FlushGuard`] is dropped.
 //! Lines of one thread keep their order; lines of different threads may appear up to one tick
 //! apart from when they were logged (each line carries its own timestamp).
@@ -20,30 +20,15 @@ use std::time::Duration;
 use tracing::{Level, Metadata};
 use tracing_subscriber::fmt::MakeWriter;
 
-/// When buffered lines go out.
-#[derive(Debug, Clone, Copy)]
-pub struct BatchConfig {
-    /// A thread's buffer is written once it holds this many bytes.
-    pub flush_bytes: usize,
-    /// The longest a quiet line waits in a buffer.
-    pub flush_every: Duration,
-}
-
-impl Default for BatchConfig {
-    fn default() -> Self {
-        Self {
-            flush_bytes: 64 * 1024,
-            flush_every: Duration::from_millis(100),
-        }
-    }
-}
-
 type Buffer = Arc<Mutex<Vec<u8>>>;
 
 struct Shared {
     /// Tells the thread-local buffers of different writers apart.
     id: usize,
-    config: BatchConfig,
+    /// A thread's buffer is written once it holds this many bytes.
+    flush_bytes: usize,
+    /// The longest a quiet line waits in a buffer.
+    flush_every: Duration,
     sink: Mutex<Box<dyn Write + Send>>,
     /// Every thread's buffer, for the flusher.
     buffers: Mutex<Vec<Buffer>>,
@@ -64,17 +49,23 @@ pub struct FlushGuard {
 }
 
 impl BatchWriter {
-    /// A writer to stderr with the default limits.
+    /// A writer to stderr: buffers of up to 64 KiB, quiet lines out within 100 ms.
     pub fn stderr() -> (Self, FlushGuard) {
-        Self::new(io::stderr(), BatchConfig::default())
+        Self::new(io::stderr(), 64 * 1024, Duration::from_millis(100))
     }
 
-    /// A writer to `sink`, which receives whole lines only, one chunk per `write_all`.
-    pub fn new(sink: impl Write + Send + 'static, config: BatchConfig) -> (Self, FlushGuard) {
+    /// A writer to `sink`, which receives whole lines only, one chunk per `write_all`: a thread's
+    /// buffer goes out once it holds `flush_bytes`, and quiet lines wait at most `flush_every`.
+    pub fn new(
+        sink: impl Write + Send + 'static,
+        flush_bytes: usize,
+        flush_every: Duration,
+    ) -> (Self, FlushGuard) {
         static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
         let shared = Arc::new(Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            config,
+            flush_bytes,
+            flush_every,
             sink: Mutex::new(Box::new(sink)),
             buffers: Mutex::new(Vec::new()),
         });
@@ -84,7 +75,7 @@ impl BatchWriter {
             .spawn({
                 let shared = Arc::clone(&shared);
                 move || loop {
-                    match stopped.recv_timeout(shared.config.flush_every) {
+                    match stopped.recv_timeout(shared.flush_every) {
                         Err(RecvTimeoutError::Timeout) => shared.flush_all(),
                         // Stopped (or the guard is gone): the guard flushes last.
                         Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
@@ -122,7 +113,7 @@ impl Shared {
             };
             let mut pending = lock(buffer);
             pending.extend_from_slice(line);
-            (urgent || pending.len() >= self.config.flush_bytes)
+            (urgent || pending.len() >= self.flush_bytes)
                 .then(|| std::mem::take(&mut *pending))
         });
         if let Some(chunk) = full {
@@ -230,10 +221,10 @@ mod tests {
         }
     }
 
-    const SLOW: BatchConfig = BatchConfig {
-        flush_bytes: 1024,
-        flush_every: Duration::from_secs(3600),
-    };
+    /// 1 KiB buffers that the flusher leaves alone.
+    fn slow(sink: &Sink) -> (BatchWriter, FlushGuard) {
+        BatchWriter::new(sink.clone(), 1024, Duration::from_secs(3600))
+    }
 
     fn info_line(writer: &BatchWriter, text: &str) {
         writer.make_writer().write_all(text.as_bytes()).unwrap();
@@ -242,7 +233,7 @@ mod tests {
     #[test]
     fn lines_wait_for_the_size_limit_then_go_out_in_one_chunk() {
         let sink = Sink::default();
-        let (writer, _guard) = BatchWriter::new(sink.clone(), SLOW);
+        let (writer, _guard) = slow(&sink);
         for i in 0..9 {
             info_line(&writer, &format!("{i:099}\n"));
         }
@@ -255,7 +246,7 @@ mod tests {
     #[test]
     fn warnings_go_out_at_once_with_the_lines_before_them() {
         let sink = Sink::default();
-        let (writer, _guard) = BatchWriter::new(sink.clone(), SLOW);
+        let (writer, _guard) = slow(&sink);
         let subscriber = tracing_subscriber::fmt()
             .with_writer(writer)
             .without_time()
@@ -273,11 +264,7 @@ mod tests {
     #[test]
     fn the_flusher_writes_quiet_lines_within_a_tick() {
         let sink = Sink::default();
-        let config = BatchConfig {
-            flush_bytes: 1 << 20,
-            flush_every: Duration::from_millis(20),
-        };
-        let (writer, _guard) = BatchWriter::new(sink.clone(), config);
+        let (writer, _guard) = BatchWriter::new(sink.clone(), 1 << 20, Duration::from_millis(20));
         info_line(&writer, "quiet\n");
         let start = Instant::now();
         while sink.text().is_empty() {
@@ -290,7 +277,7 @@ mod tests {
     #[test]
     fn every_line_of_every_thread_comes_out_once_and_whole_when_the_guard_drops() {
         let sink = Sink::default();
-        let (writer, guard) = BatchWriter::new(sink.clone(), SLOW);
+        let (writer, guard) = slow(&sink);
         let threads: Vec<_> = (0..4)
             .map(|t| {
                 let writer = writer.clone();

@@ -235,3 +235,30 @@ async fn unknown_routes_are_404_and_wrong_methods_405() {
     assert_eq!(res.headers().get("allow").unwrap(), "POST");
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn a_parameter_given_twice_is_400_in_json_as_in_forms() {
+    let app = spawn_app().await;
+    let path = format!("/session/{}/access", app.create_session().await);
+    assert_error(
+        app.post_raw(&path, Some("application/json"), r#"{"role":"subscriber","role":"moderator"}"#)
+            .await,
+        BAD,
+        "invalid_parameter",
+        "role",
+    );
+    assert_error(
+        app.post_form(&path, "role=subscriber&role=moderator").await,
+        BAD,
+        "invalid_parameter",
+        "role",
+    );
+    assert_error(
+        app.post_form("/session", "mediaMode=routed&mediaMode=relayed").await,
+        BAD,
+        "invalid_parameter",
+        "mediaMode",
+    );
+    assert_eq!(app.stored().await, 1, "only the first session was stored");
+    app.stop().await;
+}
