@@ -99,8 +99,8 @@ pub struct CredentialSettings<'a> {
     pub api_key: Setting<'a, ApiKey>,
     /// The OpenTok API secret.
     pub api_secret: Setting<'a, SecretString>,
-    /// The Vonage application id.
-    pub application_id: Setting<'a, ApplicationId>,
+    /// The Vonage application id, checked with [`ApplicationId::parse`].
+    pub application_id: Setting<'a, str>,
     /// A file holding the application's PEM private key.
     pub private_key_path: Setting<'a, Path>,
     /// The PEM private key itself (`\n` for line breaks is read too).
@@ -113,8 +113,8 @@ impl CredentialSettings<'_> {
     ///
     /// # Errors
     /// [`OpenTokError::InvalidCredentials`], naming the settings: both kinds or half of one set,
-    /// both key settings set, a key file that cannot be read, or a key that
-    /// [`VonagePrivateKey::from_pem`] refuses. No message quotes key material or the secret.
+    /// both key settings set, an application id that is not a UUID, a key file that cannot be
+    /// read, or a key that [`VonagePrivateKey::from_pem`] refuses. No message quotes key material or the secret.
     pub fn credentials(&self) -> Result<Option<Credentials>, OpenTokError> {
         let opentok = names_of_set(&[
             (self.api_key.name, self.api_key.value.is_some()),
@@ -157,7 +157,9 @@ impl CredentialSettings<'_> {
         }
         match self.application_id.value {
             Some(id) if vonage.len() == 2 => {
-                Ok(Some(Credentials::vonage(id.clone(), self.private_key()?)))
+                let id = ApplicationId::parse(id.trim())
+                    .map_err(|e| named(self.application_id.name, e))?;
+                Ok(Some(Credentials::vonage(id, self.private_key()?)))
             }
             _ => refuse(format!(
                 "incomplete credentials (only {} set)",
@@ -179,9 +181,6 @@ impl CredentialSettings<'_> {
 
     /// The key from the one key setting that is set (the caller checked there is exactly one).
     fn private_key(&self) -> Result<VonagePrivateKey, OpenTokError> {
-        let named = |name: &str, e: OpenTokError| OpenTokError::InvalidCredentials {
-            reason: format!("{name}: {}", reason_of(e)),
-        };
         if let Some(path) = self.private_key_path.value {
             let name = self.private_key_path.name;
             let pem =
@@ -205,11 +204,14 @@ fn names_of_set<'a>(settings: &[(&'a str, bool)]) -> Vec<&'a str> {
         .collect()
 }
 
-/// The reason inside an `InvalidCredentials`, without its "unusable credentials" prefix.
-fn reason_of(e: OpenTokError) -> String {
-    match e {
+/// `e` as the error of the setting `name`.
+fn named(name: &str, e: OpenTokError) -> OpenTokError {
+    let reason = match e {
         OpenTokError::InvalidCredentials { reason } => reason,
         other => other.to_string(),
+    };
+    OpenTokError::InvalidCredentials {
+        reason: format!("{name}: {reason}"),
     }
 }
 
@@ -307,7 +309,7 @@ mod tests {
     struct Values {
         key: Option<ApiKey>,
         secret: Option<SecretString>,
-        id: Option<ApplicationId>,
+        id: Option<String>,
         path: Option<std::path::PathBuf>,
         pem: Option<SecretString>,
     }
@@ -327,7 +329,7 @@ mod tests {
             CredentialSettings {
                 api_key: Setting::new("KEY", self.key.as_ref()),
                 api_secret: Setting::new("SECRET", self.secret.as_ref()),
-                application_id: Setting::new("APP_ID", self.id.as_ref()),
+                application_id: Setting::new("APP_ID", self.id.as_deref()),
                 private_key_path: Setting::new("KEY_PATH", self.path.as_deref()),
                 private_key: Setting::new("KEY_PEM", self.pem.as_ref()),
             }
@@ -351,7 +353,7 @@ mod tests {
 
     fn vonage_inline(pem: &str) -> Values {
         Values {
-            id: Some(ApplicationId::parse(APP_ID).unwrap()),
+            id: Some(APP_ID.to_owned()),
             pem: Some(pem.into()),
             ..Values::none()
         }
@@ -377,7 +379,7 @@ mod tests {
         assert_eq!(inline.application_id().unwrap().as_str(), APP_ID);
 
         let from_file = Values {
-            id: Some(ApplicationId::parse(APP_ID).unwrap()),
+            id: Some(APP_ID.to_owned()),
             path: Some(
                 concat!(
                     env!("CARGO_MANIFEST_DIR"),
@@ -395,7 +397,7 @@ mod tests {
     #[test]
     fn two_kinds_are_refused_naming_every_setting_given() {
         let both = Values {
-            id: Some(ApplicationId::parse(APP_ID).unwrap()),
+            id: Some(APP_ID.to_owned()),
             pem: Some(PEM.into()),
             ..opentok()
         };
@@ -438,9 +440,22 @@ mod tests {
     }
 
     #[test]
+    fn an_application_id_that_is_not_a_uuid_is_refused_naming_its_setting() {
+        let values = Values {
+            id: Some("not-a-uuid".to_owned()),
+            ..vonage_inline(PEM)
+        };
+        let err = values.refusal();
+        assert!(
+            err.contains("APP_ID: the application id \"not-a-uuid\""),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn bad_keys_are_refused_naming_the_setting_never_the_key() {
         let missing_file = Values {
-            id: Some(ApplicationId::parse(APP_ID).unwrap()),
+            id: Some(APP_ID.to_owned()),
             path: Some("/nonexistent/key.pem".into()),
             ..Values::none()
         };
