@@ -20,7 +20,9 @@
 # report puts the two side by side with their ratio and its spread over rounds. It runs in the
 # directory that holds its config/: the binary's own directory when a config/ is beside it (as in
 # /work/baseline-bin), else this work tree. Binaries come from target/release, or from
-# $CARGO_TARGET_DIR/release when that is set.
+# $CARGO_TARGET_DIR/release when that is set. SERVER_ENV and BASELINE_ENV (space-separated NAME=VALUE)
+# add settings to ours and the baseline: with the same binary as both, SERVER_ENV=SESSION_STORE=...
+# prices a session store against memory.
 #
 # Every process this script starts is recorded by PID and stopped on exit, error or signal.
 set -euo pipefail
@@ -209,14 +211,9 @@ PIDS+=($!)
 API_KEY=47000001
 API_SECRET="$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
-# The Node SDK signs its REST-auth JWT without a `jti`; the mock refuses that unless it has a flag
-# to accept it (see docs/benchmarks.md).
+# The Node SDK signs its REST-auth JWT without a `jti`, which the mock accepts, as OpenTok does.
 MOCK_EXTRA=()
-JTI_NOTE="the mock accepts the Node SDK's auth JWT"
-if "$MOCK_BIN" --help 2>/dev/null | grep -q -- '--accept-missing-jti'; then
-    MOCK_EXTRA=(--accept-missing-jti)
-    JTI_NOTE="the mock ran with --accept-missing-jti for the Node SDK"
-fi
+JTI_NOTE="the mock accepts the Node SDK's auth JWT without a jti, as OpenTok does"
 
 # ---------------------------------------------------------------- starting each process
 start_mock() { # LATENCY_MS -> MOCK_PID, MOCK_URL
@@ -233,11 +230,12 @@ start_mock() { # LATENCY_MS -> MOCK_PID, MOCK_URL
 # (info); "ours-quiet" is the same binary at RUST_LOG=warn, a diagnostic row that prices per-request
 # logging; "baseline" is BASELINE_BIN, run as "ours" from the directory DIR that holds its config/.
 start_ours() {
-    local name="$1" level="$2" bin="${3:-$SERVER_BIN}" dir="${4:-$ROOT}" port f="$RUN/$1-$PHASE"
+    local name="$1" level="$2" bin="${3:-$SERVER_BIN}" dir="${4:-$ROOT}" port f="$RUN/$1-$PHASE" extra=()
     port="$(free_port)"
+    if [[ "$name" == baseline ]]; then read -ra extra <<<"${BASELINE_ENV:-}"; else read -ra extra <<<"${SERVER_ENV:-}"; fi
     (cd "$dir" && RUST_LOG="$level" HOST=127.0.0.1 PORT="$port" WORKERS=1 OPENTOK_KEY="$API_KEY" \
         OPENTOK_SECRET="$API_SECRET" OPENTOK_API_URL="$MOCK_URL" OPENTOK_TOKEN_FORMAT="$TOKEN_FORMAT" \
-        exec taskset -c "$SERVER_CPU" "$bin") >"$f.stdout" 2>"$f.log" &
+        exec env "${extra[@]}" taskset -c "$SERVER_CPU" "$bin") >"$f.stdout" 2>"$f.log" &
     SRV_PID=$!
     PIDS+=("$SRV_PID")
     SRV_URL="http://127.0.0.1:$port"

@@ -1,8 +1,6 @@
 //! The legacy `T1==` client token (docs/protocol.md, "T1 client tokens"): the encoder emits the Node
 //! SDK's layout byte for byte; the decoder reads what Node, Python and Java emit.
 
-use std::borrow::Cow;
-
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
@@ -165,32 +163,19 @@ pub fn decode(token: &str) -> Result<T1Token, OpenTokError> {
     })
 }
 
+/// The `name=value` pairs of a urlencoded text: `+` is a space, `%XX` a byte, and a `%` without
+/// two hex digits stays as it is, as Node's `querystring.unescape` leaves it.
 fn parse_pairs(text: &str) -> Result<Vec<(String, String)>, OpenTokError> {
-    if text.is_empty() {
-        return Ok(Vec::new());
-    }
-    text.split('&')
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            Ok((form_decode(name)?, form_decode(value)?))
-        })
-        .collect()
-}
-
-/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte, the result UTF-8.
-/// A `%` not followed by two hex digits stays as it is, as Node's `querystring.unescape` leaves it.
-fn form_decode(text: &str) -> Result<String, OpenTokError> {
-    let spaced = if text.contains('+') {
-        Cow::Owned(text.replace('+', " "))
-    } else {
-        Cow::Borrowed(text)
-    };
-    percent_decode_str(&spaced)
-        .decode_utf8()
-        .map(Cow::into_owned)
-        .map_err(|_| OpenTokError::MalformedToken {
+    // form_urlencoded replaces bytes that are not UTF-8; a token holding such a value is malformed.
+    // The separators are ASCII, so the whole text decodes to UTF-8 exactly when every part does.
+    if percent_decode_str(text).decode_utf8().is_err() {
+        return Err(OpenTokError::MalformedToken {
             reason: "a decoded value is not UTF-8",
-        })
+        });
+    }
+    Ok(form_urlencoded::parse(text.as_bytes())
+        .into_owned()
+        .collect())
 }
 
 impl T1Token {
@@ -286,16 +271,21 @@ mod tests {
     }
 
     #[test]
-    fn form_decode_reads_plus_and_percent_escapes() {
-        assert_eq!(form_decode("a+b%20c%3A%C3%A9").unwrap(), "a b c:é");
-        assert_eq!(form_decode("1%2B1").unwrap(), "1+1");
+    fn pairs_decode_plus_and_percent_escapes() {
+        let value = |text: &str| parse_pairs(&format!("v={text}")).map(|p| p[0].1.clone());
+        assert_eq!(value("a+b%20c%3A%C3%A9").unwrap(), "a b c:é");
+        assert_eq!(value("1%2B1").unwrap(), "1+1");
         for kept in ["%", "%4", "%zz", "100%"] {
-            assert_eq!(form_decode(kept).unwrap(), kept);
+            assert_eq!(value(kept).unwrap(), kept);
         }
         assert!(matches!(
-            form_decode("%FF"),
+            value("%FF"),
             Err(OpenTokError::MalformedToken { .. })
         ));
+        assert_eq!(
+            parse_pairs("a=1&b&c=x%3Dy").unwrap(),
+            [("a", "1"), ("b", ""), ("c", "x=y")].map(|(n, v)| (n.to_owned(), v.to_owned()))
+        );
     }
 
     #[test]

@@ -9,13 +9,14 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use opentok_client::TokenFormat;
 use secrecy::SecretString;
-use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
+use serde::{de, Deserialize, Deserializer};
 use tiny_opentok_domain::ApiKey;
 use tiny_opentok_storage::{StoreOptions, StoreUrl};
 
-/// Everything the server can be configured with.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
+/// Everything the server can be configured with. Its `Default` is the shipped
+/// `config/default.toml`, built in so that the server also starts without a config directory.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Settings {
     /// The HTTP listener and its limits.
     pub http: HttpSettings,
@@ -30,8 +31,8 @@ pub struct Settings {
 }
 
 /// The HTTP listener and its limits.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HttpSettings {
     /// Interface to bind (`HOST`).
     pub host: String,
@@ -53,12 +54,12 @@ pub struct HttpSettings {
 }
 
 /// Who may call the API, and from which browser origins.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthSettings {
     /// Client API keys (`API_KEYS`, comma-separated). When any is set, every route but `/healthz`
     /// and `/readyz` needs `Authorization: Bearer <key>`. Never logged.
-    #[serde(deserialize_with = "secret_list", skip_serializing)]
+    #[serde(deserialize_with = "secret_list")]
     pub api_keys: Vec<SecretString>,
     /// Browser origins allowed by CORS (`CORS_ALLOWED_ORIGINS`, comma-separated; `*` for any).
     #[serde(deserialize_with = "list")]
@@ -66,14 +67,14 @@ pub struct AuthSettings {
 }
 
 /// OpenTok credentials and the REST client. `Debug` shows the secret as `[REDACTED]`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OpenTokSettings {
     /// API key (`OPENTOK_KEY`).
-    #[serde(deserialize_with = "opt_api_key", skip_serializing)]
+    #[serde(default, deserialize_with = "opt_api_key")]
     pub key: Option<ApiKey>,
     /// API secret (`OPENTOK_SECRET`). Never logged or printed.
-    #[serde(deserialize_with = "opt_secret", skip_serializing)]
+    #[serde(default, deserialize_with = "opt_secret")]
     pub secret: Option<SecretString>,
     /// REST base URL (`OPENTOK_API_URL`).
     pub api_url: String,
@@ -85,12 +86,12 @@ pub struct OpenTokSettings {
     pub connect_timeout: Duration,
     /// `t1` (default) or `jwt` with OpenTok credentials (`OPENTOK_TOKEN_FORMAT`); Vonage ones
     /// sign only `rs256`, their default. Absent unless set, so a misfit can be refused.
-    #[serde(deserialize_with = "opt_token_format", skip_serializing)]
+    #[serde(default, deserialize_with = "opt_token_format")]
     pub token_format: Option<TokenFormat>,
 }
 
 /// Vonage application credentials (REST timeouts as in `opentok`). `Debug` hides the key.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct VonageSettings {
     /// Application id, a UUID (`VONAGE_APPLICATION_ID`); checked with the key at startup.
@@ -100,20 +101,19 @@ pub struct VonageSettings {
     #[serde(deserialize_with = "opt_text")]
     pub private_key_path: Option<String>,
     /// PEM private key itself, `\n` for line breaks allowed (`VONAGE_PRIVATE_KEY`). Never logged.
-    #[serde(deserialize_with = "opt_secret", skip_serializing)]
+    #[serde(deserialize_with = "opt_secret")]
     pub private_key: Option<SecretString>,
     /// REST base URL (`VONAGE_API_URL`); absent, `https://video.api.vonage.com`.
     pub api_url: Option<String>,
 }
 
 /// The session store.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StorageSettings {
     /// Which store (`SESSION_STORE`, `--store`): `memory`, `sqlite://PATH` or `redis[s]://…`.
-    /// Checked when loaded; its `Debug` and `Display` hide a password. Never serialized, so the
-    /// password cannot leave through a dump of the settings either.
-    #[serde(deserialize_with = "store_url", skip_serializing)]
+    /// Checked when loaded; its `Debug` and `Display` hide a password.
+    #[serde(deserialize_with = "store_url")]
     pub url: StoreUrl,
     /// Most sessions kept; unbounded when absent (ignored by Redis).
     pub capacity: Option<usize>,
@@ -141,46 +141,16 @@ impl StorageSettings {
     }
 }
 
-impl Default for HttpSettings {
-    fn default() -> Self {
-        Self {
-            host: "0.0.0.0".to_owned(),
-            port: 3000,
-            body_limit_bytes: 16 * 1024,
-            workers: None,
-            max_connections: 25_000,
-            shutdown_timeout_secs: 30,
-            max_header_bytes: 16 * 1024,
-            client_request_timeout: Duration::from_secs(5),
-        }
-    }
-}
+/// The shipped defaults (see [`Settings`]).
+const DEFAULTS: &str = include_str!("../../../config/default.toml");
 
-impl Default for StorageSettings {
+impl Default for Settings {
     fn default() -> Self {
-        let store = StoreOptions::default();
-        Self {
-            // Invariant: `memory` is always accepted, whatever the cargo features.
-            url: StoreUrl::parse("memory").expect("`memory` is a valid store URL"),
-            capacity: None,
-            idle_ttl_secs: None,
-            timeout: store.timeout,
-            key_prefix: store.key_prefix,
-            cache_size: store.cache_capacity,
-        }
-    }
-}
-
-impl Default for OpenTokSettings {
-    fn default() -> Self {
-        Self {
-            key: None,
-            secret: None,
-            api_url: opentok_client::DEFAULT_API_URL.to_owned(),
-            timeout: Duration::from_secs(10),
-            connect_timeout: Duration::from_secs(3),
-            token_format: None,
-        }
+        // Invariant: the shipped file is complete and valid; every test that loads settings
+        // starts from it.
+        Figment::from(Toml::string(DEFAULTS))
+            .extract()
+            .expect("config/default.toml holds valid settings")
     }
 }
 
@@ -244,7 +214,7 @@ impl Settings {
     /// A missing `--config` file, a file that is not TOML, an unknown key, or a value of the wrong
     /// type; the message names it.
     pub fn load(sources: &Sources) -> Result<Self, ConfigError> {
-        let mut figment = Figment::from(Serialized::defaults(Settings::default()))
+        let mut figment = Figment::from(Toml::string(DEFAULTS))
             .merge(Toml::file(sources.config_dir.join("default.toml")))
             .merge(Toml::file(sources.config_dir.join("local.toml")));
         if let Some(file) = &sources.config_file {
@@ -366,10 +336,6 @@ fn opt_api_key<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ApiKey>, D::Err
 /// A duration written in whole milliseconds, at least 1.
 mod millis {
     use super::*;
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-    }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         match u64::deserialize(d)? {

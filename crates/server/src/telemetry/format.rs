@@ -1,4 +1,4 @@
-//! The plain log line, which reads like tracing-subscriber's default format without colours:
+//! The fields of a plain log line; tracing-subscriber's full format (no colours) writes the rest:
 //!
 //! ```text
 //! 2026-11-28T05:03:31.123456Z  INFO tiny_opentok_server::middleware: request method=POST path=/session/1_MX4…/access status=201 latency_us=41
@@ -8,79 +8,18 @@
 //! is printable ASCII without spaces, quotes or backslashes, otherwise Rust-quoted (`"a b\n"`);
 //! control characters in messages and other values are escaped (`\n`, `\u{1b}`).
 //!
-//! Why not tracing-subscriber's compact format (no ANSI, the same timer): every request writes a
-//! line, and with it the token route ran 5.3k more instructions per request (69.6k against 64.3k,
-//! `bench/callgrind.sh`), about 1 µs at that route's 0.2 ns per instruction; alone, a line takes
-//! 0.26-0.41 µs here against 0.74-0.93 µs (`cargo bench -p tiny-opentok-server --bench log_line`).
+//! Why not tracing-subscriber's own fields formatter: every request writes a line, and with it
+//! (in the compact format) the token route ran 5.3k more instructions per request (69.6k against
+//! 64.3k, `bench/callgrind.sh`), about 1 µs at that route's 0.2 ns per instruction; alone, a line
+//! takes 0.46-0.48 µs with these fields against 0.79 µs (`cargo bench -p tiny-opentok-server
+//! --bench log_line`).
 
 use std::fmt::{self, Write as _};
 
 use tracing::field::{Field, Visit};
-use tracing::{Event, Level, Subscriber};
-use tracing_log::NormalizeEvent as _;
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::time::FormatTime as _;
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
-use tracing_subscriber::registry::LookupSpan;
-
-use super::UtcMicros;
-
-/// The plain line: `<UTC time> <LEVEL> [<span>{<fields>}:…] <target>: <message> <name>=<value>…`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PlainFormat;
-
-impl<S, N> FormatEvent<S, N> for PlainFormat
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-{
-    fn format_event(
-        &self,
-        ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
-        // Records from the `log` crate (actix's own lines) carry their real target in fields.
-        let normalized = event.normalized_metadata();
-        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
-        UtcMicros.format_time(&mut writer)?;
-        writer.write_char(' ')?;
-        writer.write_str(level_label(*meta.level()))?;
-        if let Some(scope) = ctx.event_scope() {
-            let mut any = false;
-            for span in scope.from_root() {
-                writer.write_str(span.name())?;
-                if let Some(fields) = span.extensions().get::<FormattedFields<N>>() {
-                    if !fields.is_empty() {
-                        writer.write_char('{')?;
-                        writer.write_str(fields)?;
-                        writer.write_char('}')?;
-                    }
-                }
-                writer.write_char(':')?;
-                any = true;
-            }
-            if any {
-                writer.write_char(' ')?;
-            }
-        }
-        writer.write_str(meta.target())?;
-        writer.write_str(": ")?;
-        ctx.format_fields(writer.by_ref(), event)?;
-        writer.write_char('\n')
-    }
-}
-
-fn level_label(level: Level) -> &'static str {
-    match level {
-        Level::TRACE => "TRACE ",
-        Level::DEBUG => "DEBUG ",
-        Level::INFO => " INFO ",
-        Level::WARN => " WARN ",
-        Level::ERROR => "ERROR ",
-    }
-}
+use tracing_subscriber::fmt::FormatFields;
 
 /// The fields of events and spans: the message first as it is, then ` name=value` pairs.
 #[derive(Debug, Clone, Copy, Default)]
@@ -216,6 +155,8 @@ impl<W: fmt::Write> fmt::Write for Escaped<'_, W> {
 mod tests {
     use std::sync::{Arc, Mutex};
 
+    use tracing::Level;
+
     use tracing_subscriber::fmt::MakeWriter;
 
     use super::*;
@@ -246,8 +187,9 @@ mod tests {
         let subscriber = tracing_subscriber::fmt()
             .with_max_level(level)
             .with_writer(capture.clone())
+            .with_ansi(false)
+            .with_timer(crate::telemetry::UtcMicros)
             .fmt_fields(PlainFields)
-            .event_format(PlainFormat)
             .finish();
         tracing::subscriber::with_default(subscriber, emit);
         let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();

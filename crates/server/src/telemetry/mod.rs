@@ -32,8 +32,8 @@ pub fn init() -> FlushGuard {
         builder.json().init();
     } else {
         builder
+            .with_ansi(false)
             .fmt_fields(format::PlainFields)
-            .event_format(format::PlainFormat)
             .init();
     }
     guard

@@ -33,7 +33,10 @@ fn defaults_apply_with_no_files_and_no_environment() {
         assert_eq!(s.opentok.api_url, "https://api.opentok.com");
         assert_eq!(s.opentok.timeout, Duration::from_secs(10));
         assert_eq!(s.opentok.token_format, None, "by credentials unless set");
-        assert_eq!(s.vonage.api_url, None, "the client's default");
+        assert_eq!(
+            s.vonage.api_url.as_deref(),
+            Some("https://video.api.vonage.com")
+        );
         assert!(s.opentok.key.is_none() && s.opentok.secret.is_none());
         assert_eq!(s.storage.url.backend(), "memory");
         assert_eq!(s.storage.timeout, Duration::from_millis(1000));
