@@ -25,15 +25,12 @@ pub struct Gate {
 }
 
 impl Gate {
-    /// A gate for these client keys (blank entries are dropped) and this head-size limit.
+    /// A gate for these client keys (trimmed and non-empty, as settings give them) and this
+    /// head-size limit.
     pub fn new(keys: &[SecretString], max_header_bytes: usize) -> Self {
+        let keys = keys.iter().map(|k| k.expose_secret().as_bytes().into());
         Self {
-            keys: keys
-                .iter()
-                .map(|k| k.expose_secret().trim())
-                .filter(|k| !k.is_empty())
-                .map(|k| k.as_bytes().into())
-                .collect(),
+            keys: keys.collect(),
             max_header_bytes,
         }
     }
@@ -94,12 +91,11 @@ pub async fn gate<B: MessageBody + 'static>(
     }
 }
 
-/// CORS for the configured origins: GET/POST, `Content-Type` and `Authorization`, cached an hour.
+/// CORS for the configured origins (trimmed and non-empty, as settings give them): GET/POST,
+/// `Content-Type` and `Authorization`, cached an hour.
 pub fn cors(origins: &[String]) -> Cors {
     origins
         .iter()
-        .map(|o| o.trim())
-        .filter(|o| !o.is_empty())
         .fold(Cors::default(), |cors, origin| {
             if origin == "*" {
                 cors.allow_any_origin()

@@ -1,18 +1,13 @@
-//! The fields of a plain log line; tracing-subscriber's full format (no colours) writes the rest:
+//! The fields of a plain log line (tracing-subscriber's full format, no colours, writes the rest):
+//! `2026-11-28T05:03:31.123456Z  INFO tiny_opentok_server::middleware: request method=POST
+//! path=/session/1_MX4…/access status=201 latency_us=41`. A string is written bare only when it is
+//! printable ASCII without spaces, quotes or backslashes, otherwise Rust-quoted (`"a b\n"`), and
+//! control characters in messages are escaped, so no value can forge a line.
 //!
-//! ```text
-//! 2026-11-28T05:03:31.123456Z  INFO tiny_opentok_server::middleware: request method=POST path=/session/1_MX4…/access status=201 latency_us=41
-//! ```
-//!
-//! Values that could break a line apart never reach it raw: a string is written bare only when it
-//! is printable ASCII without spaces, quotes or backslashes, otherwise Rust-quoted (`"a b\n"`);
-//! control characters in messages and other values are escaped (`\n`, `\u{1b}`).
-//!
-//! Why not tracing-subscriber's own fields formatter: every request writes a line, and with it
-//! (in the compact format) the token route ran 5.3k more instructions per request (69.6k against
-//! 64.3k, `bench/callgrind.sh`), about 1 µs at that route's 0.2 ns per instruction; alone, a line
-//! takes 0.46-0.48 µs with these fields against 0.79 µs (`cargo bench -p tiny-opentok-server
-//! --bench log_line`).
+//! Why not tracing-subscriber's own fields formatter: with it (in the compact format) the token
+//! route ran 5.3k more instructions per request (69.6k against 64.3k, `bench/callgrind.sh`), about
+//! 1 µs at that route's 0.2 ns per instruction; alone, a line takes 0.46-0.48 µs with these fields
+//! against 0.79 µs (`cargo bench -p tiny-opentok-server --bench log_line`).
 
 use std::fmt::{self, Write as _};
 
