@@ -98,7 +98,7 @@ pub mod t1;
 mod vonage;
 
 pub use client::{ClientConfig, HttpOpenTokClient, DEFAULT_API_URL, DEFAULT_VONAGE_API_URL};
-pub use credentials::{Credentials, TokenFormat};
+pub use credentials::{CredentialSettings, Credentials, Setting, TokenFormat};
 pub use error::OpenTokError;
 pub use nonce::Nonce;
 pub use signer::TokenSigner;

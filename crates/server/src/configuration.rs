@@ -22,6 +22,8 @@ pub struct Settings {
     pub http: HttpSettings,
     /// OpenTok credentials and the REST client.
     pub opentok: OpenTokSettings,
+    /// Vonage application credentials, the other kind (exactly one kind may be set).
+    pub vonage: VonageSettings,
     /// The session store.
     pub storage: StorageSettings,
     /// Who may call the API, and from which browser origins.
@@ -82,9 +84,27 @@ pub struct OpenTokSettings {
     /// Limit on opening a connection to OpenTok (`connect_timeout_ms`, `OPENTOK_CONNECT_TIMEOUT_MS`).
     #[serde(rename = "connect_timeout_ms", with = "millis")]
     pub connect_timeout: Duration,
-    /// `t1` or `jwt` (`OPENTOK_TOKEN_FORMAT`).
-    #[serde(with = "token_format")]
-    pub token_format: TokenFormat,
+    /// `t1` (default) or `jwt` with OpenTok credentials (`OPENTOK_TOKEN_FORMAT`); Vonage ones
+    /// sign only `rs256`, their default. Absent unless set, so a misfit can be refused.
+    #[serde(default, deserialize_with = "opt_token_format")]
+    pub token_format: Option<TokenFormat>,
+}
+
+/// Vonage application credentials (REST timeouts as in `opentok`). `Debug` hides the key.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VonageSettings {
+    /// Application id, a UUID (`VONAGE_APPLICATION_ID`); checked with the key at startup.
+    #[serde(deserialize_with = "opt_text")]
+    pub application_id: Option<String>,
+    /// PEM private key file (`VONAGE_PRIVATE_KEY_PATH`), read at startup.
+    #[serde(deserialize_with = "opt_text")]
+    pub private_key_path: Option<String>,
+    /// PEM private key itself, `\n` for line breaks allowed (`VONAGE_PRIVATE_KEY`). Never logged.
+    #[serde(deserialize_with = "opt_secret")]
+    pub private_key: Option<SecretString>,
+    /// REST base URL (`VONAGE_API_URL`); absent, `https://video.api.vonage.com`.
+    pub api_url: Option<String>,
 }
 
 /// The session store.
@@ -143,6 +163,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("OPENTOK_TIMEOUT_MS", "opentok.timeout_ms"),
     ("OPENTOK_CONNECT_TIMEOUT_MS", "opentok.connect_timeout_ms"),
     ("OPENTOK_TOKEN_FORMAT", "opentok.token_format"),
+    ("VONAGE_APPLICATION_ID", "vonage.application_id"),
+    ("VONAGE_PRIVATE_KEY_PATH", "vonage.private_key_path"),
+    ("VONAGE_PRIVATE_KEY", "vonage.private_key"),
+    ("VONAGE_API_URL", "vonage.api_url"),
     ("PORT", "http.port"),
     ("HOST", "http.host"),
     ("BODY_LIMIT_BYTES", "http.body_limit_bytes"),
@@ -321,12 +345,10 @@ mod millis {
     }
 }
 
-mod token_format {
-    use super::*;
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<TokenFormat, D::Error> {
-        String::deserialize(d)?.parse().map_err(de::Error::custom)
-    }
+fn opt_token_format<'de, D: Deserializer<'de>>(d: D) -> Result<Option<TokenFormat>, D::Error> {
+    opt_text(d)?
+        .map(|f| f.trim().parse().map_err(de::Error::custom))
+        .transpose()
 }
 
 fn secret_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SecretString>, D::Error> {

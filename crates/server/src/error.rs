@@ -77,8 +77,9 @@ impl From<OpenTokError> for ApiError {
     fn from(e: OpenTokError) -> Self {
         match e {
             OpenTokError::Timeout { .. } => Self::UpstreamTimeout(e),
-            // Our own session failing the key check means our store is wrong, not OpenTok.
-            OpenTokError::ForeignSession { .. } => Self::Internal(Box::new(e)),
+            // A stored session of other credentials (a persistent store kept across a switch of
+            // key or application) was not created by this server as it is configured now.
+            OpenTokError::ForeignSession { .. } => Self::SessionNotFound,
             // Credentials, 4xx, 5xx, garbage, refused: the client did nothing wrong, so never 401/403.
             other => Self::Upstream(other),
         }

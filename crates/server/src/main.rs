@@ -63,8 +63,6 @@ async fn serve(mut settings: Settings, mock: bool) -> Result<(), Box<dyn std::er
     println!("listening on http://{}", app.address());
     tracing::info!(
         address = %app.address(),
-        token_format = settings.opentok.token_format.as_str(),
-        opentok_url = %settings.opentok.api_url,
         store = settings.storage.url.backend(),
         store_url = %settings.storage.url,
         "listening"
@@ -95,6 +93,8 @@ async fn start_mock(
     settings.opentok.key = Some(tiny_opentok_domain::ApiKey::parse(&key)?);
     settings.opentok.secret = Some(secrecy::SecretString::from(secret));
     settings.opentok.api_url = mock.url().to_owned();
+    // The mock's credentials replace any configured ones, of either kind.
+    settings.vonage = Default::default();
     Ok(mock)
 }
 

@@ -2,13 +2,16 @@
 //! ([`AppState`]), and the bound server ([`Application`]).
 
 use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{from_fn, Condition, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
-use opentok_client::{ClientConfig, Credentials, HttpOpenTokClient, OpenTokApi};
+use opentok_client::{
+    ClientConfig, CredentialSettings, HttpOpenTokClient, OpenTokApi, OpenTokError, Setting,
+};
 use tiny_opentok_storage::{SessionStore, StoreError};
 
 use crate::configuration::Settings;
@@ -69,8 +72,14 @@ impl AppState {
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     /// Credentials are missing.
-    #[error("missing OpenTok credentials: set OPENTOK_KEY and OPENTOK_SECRET in the environment (or opentok.key and opentok.secret in config/local.toml), or run with --mock-opentok")]
+    #[error("missing credentials: set OPENTOK_KEY and OPENTOK_SECRET, or VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY_PATH (or VONAGE_PRIVATE_KEY), in the environment or config/local.toml (opentok.key, vonage.application_id, ...), or run with --mock-opentok")]
     MissingCredentials,
+    /// Both kinds of credentials, half of one, or a key that cannot be used.
+    #[error(transparent)]
+    Credentials(OpenTokError),
+    /// `OPENTOK_TOKEN_FORMAT` names a format the credentials cannot sign.
+    #[error("OPENTOK_TOKEN_FORMAT: {0}")]
+    TokenFormat(OpenTokError),
     /// The session store could not be opened. A store that is down at startup stops it: the
     /// Redis client connects eagerly, and a supervisor's restart is plainer than a server that
     /// looks up but is not. Outages after startup are ridden out (503, then serving again).
@@ -102,16 +111,36 @@ impl AppDeps {
     /// # Errors
     /// Missing credentials; a store that cannot be opened or does not answer within its timeout.
     pub async fn from_settings(settings: &Settings) -> Result<Self, StartupError> {
-        let (Some(key), Some(secret)) = (&settings.opentok.key, &settings.opentok.secret) else {
-            return Err(StartupError::MissingCredentials);
+        let (ot, v) = (&settings.opentok, &settings.vonage);
+        let credentials = CredentialSettings {
+            api_key: Setting::new("OPENTOK_KEY", ot.key.as_ref()),
+            api_secret: Setting::new("OPENTOK_SECRET", ot.secret.as_ref()),
+            application_id: Setting::new("VONAGE_APPLICATION_ID", v.application_id.as_deref()),
+            private_key_path: Setting::new(
+                "VONAGE_PRIVATE_KEY_PATH",
+                v.private_key_path.as_deref().map(Path::new),
+            ),
+            private_key: Setting::new("VONAGE_PRIVATE_KEY", v.private_key.as_ref()),
+        }
+        .credentials()
+        .map_err(StartupError::Credentials)?
+        .ok_or(StartupError::MissingCredentials)?;
+        let mut client_config = ClientConfig {
+            timeout: ot.timeout,
+            connect_timeout: ot.connect_timeout,
+            ..ClientConfig::new(credentials)
         };
-        let client_config = ClientConfig {
-            credentials: Credentials::new(key.clone(), secret.clone()),
-            base_url: settings.opentok.api_url.trim_end_matches('/').to_owned(),
-            timeout: settings.opentok.timeout,
-            connect_timeout: settings.opentok.connect_timeout,
-            token_format: settings.opentok.token_format,
-        };
+        if !client_config.credentials.is_vonage() {
+            client_config.base_url.clone_from(&ot.api_url);
+        } else if let Some(url) = &v.api_url {
+            client_config.base_url.clone_from(url);
+        }
+        client_config.token_format = ot.token_format.unwrap_or(client_config.token_format);
+        client_config
+            .validate()
+            .map_err(StartupError::TokenFormat)?;
+        let (format, url) = (client_config.token_format.as_str(), &client_config.base_url);
+        tracing::info!(token_format = format, opentok_url = %url, "OpenTok client");
         let url = &settings.storage.url;
         let store = url
             .open(&settings.storage.options())

@@ -118,7 +118,8 @@ impl AccessRequest<'_> {
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccessResponse<'a> {
-    /// The client token (T1 or JWT, per configuration).
+    /// The client token: T1 or an HS256 JWT (per configuration) with OpenTok credentials, an RS256
+    /// JWT with Vonage application credentials.
     token: &'a str,
     /// The role in the token.
     role: Role,
@@ -128,7 +129,7 @@ pub struct AccessResponse<'a> {
     data: &'a str,
     /// The session.
     session_id: &'a str,
-    /// The API key clients connect with.
+    /// What clients connect with: the OpenTok API key, or the Vonage application id.
     api_key: &'a str,
 }
 

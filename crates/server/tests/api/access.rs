@@ -117,7 +117,7 @@ async fn urlencoded_access_takes_digit_strings_and_space_separated_classes() {
 
 #[actix_web::test]
 async fn jwt_format_mints_verifiable_jwts() {
-    let app = spawn_with(|s| s.opentok.token_format = opentok_client::TokenFormat::Jwt).await;
+    let app = spawn_with(|s| s.opentok.token_format = Some(opentok_client::TokenFormat::Jwt)).await;
     let id = app.create_session().await;
     let (status, body) = app
         .post_json(

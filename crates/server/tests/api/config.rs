@@ -32,7 +32,11 @@ fn defaults_apply_with_no_files_and_no_environment() {
         assert_eq!(s.http.host, "0.0.0.0");
         assert_eq!(s.opentok.api_url, "https://api.opentok.com");
         assert_eq!(s.opentok.timeout, Duration::from_secs(10));
-        assert_eq!(s.opentok.token_format, TokenFormat::T1);
+        assert_eq!(s.opentok.token_format, None, "by credentials unless set");
+        assert_eq!(
+            s.vonage.api_url.as_deref(),
+            Some("https://video.api.vonage.com")
+        );
         assert!(s.opentok.key.is_none() && s.opentok.secret.is_none());
         assert_eq!(s.storage.url.backend(), "memory");
         assert_eq!(s.storage.timeout, Duration::from_millis(1000));
@@ -76,7 +80,7 @@ fn local_file_beats_default_file_and_environment_beats_both() {
             s.opentok.secret.as_ref().unwrap().expose_secret(),
             "from-env"
         );
-        assert_eq!(s.opentok.token_format, TokenFormat::Jwt);
+        assert_eq!(s.opentok.token_format, Some(TokenFormat::Jwt));
 
         let with_flags = Sources {
             port: Some(7000),

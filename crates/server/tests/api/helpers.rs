@@ -5,7 +5,7 @@ use actix_web::dev::ServerHandle;
 use actix_web::http::StatusCode;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use opentok_mock::{MockConfig, MockOpenTok};
+use opentok_mock::{MockConfig, MockOpenTok, VonageMockConfig};
 use serde_json::Value;
 use tiny_opentok_domain::SessionId;
 use tiny_opentok_server::configuration::Settings;
@@ -58,7 +58,54 @@ async fn spawn_full(
     })
     .await
     .expect("mock starts");
-    let mut settings = test_settings(mock.url());
+    let settings = test_settings(mock.url());
+    spawn_against(mock, settings, tweak, store, now).await
+}
+
+/// The Vonage application of the Vonage tests (the id the SDK vectors use).
+pub const APP_ID: &str = "29f760f8-7ce1-46c9-ade3-f2dedee4ed5f";
+
+/// A test-only key of opentok-mock's test data, e.g. `test-only-rsa2048.pem`.
+pub fn test_key(name: &str) -> String {
+    let path = format!(
+        "{}/../opentok-mock/tests/data/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Settings with the Vonage application's credentials (the key inline) and no OpenTok ones.
+pub fn vonage_settings(api_url: &str) -> Settings {
+    let mut s = test_settings("http://unused.invalid");
+    s.opentok.key = None;
+    s.opentok.secret = None;
+    s.vonage.application_id = Some(APP_ID.to_owned());
+    s.vonage.private_key = Some(test_key("test-only-rsa2048.pem").into());
+    s.vonage.api_url = Some(api_url.to_owned());
+    s
+}
+
+/// A mock in Vonage mode for [`APP_ID`] and the app wired to it with Vonage credentials; `now`
+/// pins the app's clock.
+pub async fn spawn_vonage(tweak: impl FnOnce(&mut Settings), now: Option<u64>) -> TestApp {
+    let mock = MockOpenTok::start_vonage(VonageMockConfig::new(
+        APP_ID,
+        test_key("test-only-rsa2048.pub.pem"),
+    ))
+    .await
+    .expect("Vonage mock starts");
+    let settings = vonage_settings(mock.url());
+    let now = now.map(|n| -> Now { Arc::new(move || n) });
+    spawn_against(mock, settings, tweak, None, now).await
+}
+
+async fn spawn_against(
+    mock: MockOpenTok,
+    mut settings: Settings,
+    tweak: impl FnOnce(&mut Settings),
+    store: Option<Arc<dyn SessionStore>>,
+    now: Option<Now>,
+) -> TestApp {
     tweak(&mut settings);
     let mut deps = AppDeps::from_settings(&settings)
         .await
@@ -226,15 +273,23 @@ pub fn session_id(id: &str) -> SessionId {
 /// The real binary, configured by environment for `mock` plus `extra` variables, with stdout read up
 /// to its `listening on` line and stderr piped. Returns the child (the caller stops it) and its URL.
 pub fn spawn_binary(mock: &MockOpenTok, extra: &[(&str, &str)]) -> (std::process::Child, String) {
+    let opentok = [
+        ("OPENTOK_KEY", KEY),
+        ("OPENTOK_SECRET", SECRET),
+        ("OPENTOK_API_URL", mock.url()),
+    ];
+    spawn_binary_env(&[&opentok[..], extra].concat(), &[])
+}
+
+/// The real binary on 127.0.0.1:0 with only `env` (credentials included) in its environment.
+pub fn spawn_binary_env(env: &[(&str, &str)], args: &[&str]) -> (std::process::Child, String) {
     use std::io::BufRead as _;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tiny-opentok-server"))
+        .args(args)
         .env_clear()
-        .env("OPENTOK_KEY", KEY)
-        .env("OPENTOK_SECRET", SECRET)
-        .env("OPENTOK_API_URL", mock.url())
         .env("HOST", "127.0.0.1")
         .env("PORT", "0")
-        .envs(extra.iter().copied())
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -14,3 +14,4 @@ mod sqlite_store;
 mod store_support;
 mod upstream;
 mod validation;
+mod vonage;
