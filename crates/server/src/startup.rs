@@ -15,7 +15,7 @@ use opentok_client::{
 use tiny_opentok_storage::{SessionStore, StoreError};
 
 use crate::configuration::Settings;
-use crate::error::{with_causes, ApiError};
+use crate::error::with_causes;
 use crate::middleware::{self, Gate};
 use crate::routes;
 
@@ -55,19 +55,6 @@ pub struct AppState {
     pub body_limit: usize,
 }
 
-impl AppState {
-    /// The error for a body actix could not collect: over the limit, or cut short.
-    pub fn body_error(&self, e: &actix_web::Error) -> ApiError {
-        if e.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge {
-                limit: self.body_limit,
-            }
-        } else {
-            ApiError::BadRequest(format!("the request body could not be read: {e}"))
-        }
-    }
-}
-
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -83,12 +70,10 @@ pub enum StartupError {
     /// The session store could not be opened. A store that is down at startup stops it: the
     /// Redis client connects eagerly, and a supervisor's restart is plainer than a server that
     /// looks up but is not. Outages after startup are ridden out (503, then serving again).
-    #[error("cannot open the session store {url} (SESSION_STORE): {reason}")]
+    #[error("cannot open the session store {url} (SESSION_STORE): {}", with_causes(.source))]
     Store {
         /// The store URL, password hidden.
         url: String,
-        /// The error with its causes, on one line.
-        reason: String,
         /// The store's error.
         #[source]
         source: StoreError,
@@ -130,11 +115,12 @@ impl AppDeps {
             connect_timeout: ot.connect_timeout,
             ..ClientConfig::new(credentials)
         };
-        if !client_config.credentials.is_vonage() {
-            client_config.base_url.clone_from(&ot.api_url);
-        } else if let Some(url) = &v.api_url {
-            client_config.base_url.clone_from(url);
-        }
+        let url = if client_config.credentials.is_vonage() {
+            v.api_url.as_ref()
+        } else {
+            Some(&ot.api_url)
+        };
+        client_config.base_url = url.unwrap_or(&client_config.base_url).clone();
         client_config.token_format = ot.token_format.unwrap_or(client_config.token_format);
         client_config
             .validate()
@@ -147,7 +133,6 @@ impl AppDeps {
             .await
             .map_err(|source| StartupError::Store {
                 url: url.to_string(),
-                reason: with_causes(&source),
                 source,
             })?;
         Ok(Self {

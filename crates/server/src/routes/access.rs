@@ -57,7 +57,7 @@ pub async fn create_access(
         .find(id)
         .await?
         .ok_or(ApiError::SessionNotFound)?;
-    let body = body.map_err(|e| state.body_error(&e))?;
+    let body = body.map_err(|e| super::body_error(&e, state.body_limit))?;
     let now = (state.now)();
     let request: AccessRequest<'_> = body::parse(&req, &body)?;
     let options = TokenOptions::new(request.into_params()?, now)?;

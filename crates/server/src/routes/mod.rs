@@ -31,6 +31,17 @@ pub(crate) fn method_not_allowed(
     }
 }
 
+/// The error for a body actix could not collect: over the limit (`http.body_limit_bytes`), or
+/// cut short.
+pub(crate) fn body_error(e: &actix_web::Error, limit: usize) -> ApiError {
+    use actix_web::http::StatusCode;
+    if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge { limit }
+    } else {
+        ApiError::BadRequest(format!("the request body could not be read: {e}"))
+    }
+}
+
 /// No route matches.
 pub async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::RouteNotFound(req.path().to_owned()))

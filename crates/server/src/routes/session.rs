@@ -52,7 +52,7 @@ pub async fn create_session(
     req: HttpRequest,
     body: Result<web::Bytes, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.map_err(|e| state.body_error(&e))?;
+    let body = body.map_err(|e| super::body_error(&e, state.body_limit))?;
     let request: SessionRequest<'_> = body::parse(&req, &body)?;
     let options = request.into_options()?;
     let id = state.opentok.create_session(&options).await?;

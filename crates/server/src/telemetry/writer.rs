@@ -113,8 +113,7 @@ impl Shared {
             };
             let mut pending = lock(buffer);
             pending.extend_from_slice(line);
-            (urgent || pending.len() >= self.flush_bytes)
-                .then(|| std::mem::take(&mut *pending))
+            (urgent || pending.len() >= self.flush_bytes).then(|| std::mem::take(&mut *pending))
         });
         if let Some(chunk) = full {
             self.write_out(&chunk);

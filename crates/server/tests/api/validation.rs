@@ -241,8 +241,12 @@ async fn a_parameter_given_twice_is_400_in_json_as_in_forms() {
     let app = spawn_app().await;
     let path = format!("/session/{}/access", app.create_session().await);
     assert_error(
-        app.post_raw(&path, Some("application/json"), r#"{"role":"subscriber","role":"moderator"}"#)
-            .await,
+        app.post_raw(
+            &path,
+            Some("application/json"),
+            r#"{"role":"subscriber","role":"moderator"}"#,
+        )
+        .await,
         BAD,
         "invalid_parameter",
         "role",
@@ -254,7 +258,8 @@ async fn a_parameter_given_twice_is_400_in_json_as_in_forms() {
         "role",
     );
     assert_error(
-        app.post_form("/session", "mediaMode=routed&mediaMode=relayed").await,
+        app.post_form("/session", "mediaMode=routed&mediaMode=relayed")
+            .await,
         BAD,
         "invalid_parameter",
         "mediaMode",
