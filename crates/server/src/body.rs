@@ -1,9 +1,6 @@
-//! Request bodies: JSON, urlencoded or empty, read into a route's serde-derived request type.
-//!
-//! The body is collected by actix (`web::Bytes`, within `PayloadConfig`'s limit) and parsed here,
-//! in the handler, so that an unknown session is answered 404 before its body is judged. Rules
-//! common to both encodings: unknown names are ignored, a repeated name is a 400, and every error
-//! message names its field. How each parameter is read is in [`crate::routes::params`].
+//! Request bodies (JSON, urlencoded or empty) into a route's serde-derived request type, in the
+//! handler, so an unknown session is 404 before its body is judged. Unknown names are ignored, a
+//! repeated name is a 400, and every error names its field; [`crate::routes::params`] reads each.
 
 use std::fmt;
 

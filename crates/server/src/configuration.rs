@@ -1,6 +1,5 @@
 //! Settings: built-in defaults < `config/default.toml` < `config/local.toml` < `--config FILE` <
-//! environment < command-line flags. Loaded once in `main` and checked while loading (an API key
-//! that is not one, a zero timeout, an unknown token format), so no other code parses a setting.
+//! environment < command-line flags, loaded once in `main` and checked while loading.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

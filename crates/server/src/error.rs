@@ -103,9 +103,7 @@ pub struct ErrorBody<'a> {
     #[schema(example = "invalid_parameter")]
     pub error: &'static str,
     /// A human-readable explanation; may change.
-    #[schema(
-        example = "role must be one of 'publisher', 'subscriber', 'moderator', 'publisheronly', got \"admin\""
-    )]
+    #[schema(example = "no session with this id was created by this server")]
     pub message: &'a str,
 }
 
@@ -133,11 +131,6 @@ impl ApiError {
             Self::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
-    }
-
-    /// The stable snake_case code clients match on.
-    pub fn code(&self) -> &'static str {
-        self.parts().1
     }
 }
 
@@ -315,7 +308,7 @@ mod tests {
     #[test]
     fn an_unavailable_store_is_503_store_unavailable_with_retry_after() {
         let e = ApiError::from(unavailable());
-        assert_eq!(e.code(), "store_unavailable");
+        assert_eq!(e.parts().1, "store_unavailable");
         let response = e.error_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "1");
@@ -323,6 +316,6 @@ mod tests {
             message: "x".into(),
             source: None,
         });
-        assert_eq!(other.code(), "internal", "only outages are retryable");
+        assert_eq!(other.parts().1, "internal", "only outages are retryable");
     }
 }

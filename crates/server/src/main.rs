@@ -42,11 +42,11 @@ fn main() -> ExitCode {
     };
     let settings = match Settings::load(&sources) {
         Ok(s) => s,
-        Err(e) => return fail(&e),
+        Err(e) => return fail(e),
     };
     match actix_web::rt::System::new().block_on(serve(settings, cli.mock_opentok)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(e.as_ref()),
+        Err(e) => fail(e),
     }
 }
 
@@ -71,7 +71,7 @@ async fn serve(mut settings: Settings, mock: bool) -> Result<(), Box<dyn std::er
     Ok(())
 }
 
-fn fail(e: &dyn std::fmt::Display) -> ExitCode {
+fn fail(e: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {e}");
     ExitCode::FAILURE
 }

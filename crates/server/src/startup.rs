@@ -25,13 +25,6 @@ pub type OpenTokFactory = Arc<dyn Fn() -> Box<dyn OpenTokApi> + Send + Sync>;
 /// Where "now" (unix seconds) comes from; tests pin it.
 pub type Now = Arc<dyn Fn() -> u64 + Send + Sync>;
 
-/// The system clock, in unix seconds.
-pub fn system_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// The parts the app is built from; the binary injects real ones, tests inject what they need.
 #[derive(Clone)]
 pub struct AppDeps {
@@ -67,9 +60,7 @@ pub enum StartupError {
     /// `OPENTOK_TOKEN_FORMAT` names a format the credentials cannot sign.
     #[error("OPENTOK_TOKEN_FORMAT: {0}")]
     TokenFormat(OpenTokError),
-    /// The session store could not be opened. A store that is down at startup stops it: the
-    /// Redis client connects eagerly, and a supervisor's restart is plainer than a server that
-    /// looks up but is not. Outages after startup are ridden out (503, then serving again).
+    /// The session store could not be opened (a Redis down at startup stops it: docs/deployment.md).
     #[error("cannot open the session store {url} (SESSION_STORE): {}", with_causes(.source))]
     Store {
         /// The store URL, password hidden.
@@ -140,7 +131,10 @@ impl AppDeps {
             opentok: Arc::new(move || -> Box<dyn OpenTokApi> {
                 Box::new(HttpOpenTokClient::new(client_config.clone()))
             }),
-            now: Arc::new(system_now),
+            now: Arc::new(|| {
+                let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH);
+                since_epoch.map_or(0, |d| d.as_secs())
+            }),
         })
     }
 }

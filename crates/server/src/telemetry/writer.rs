@@ -1,13 +1,8 @@
-//! Where log lines go: a buffer per thread, written to stderr in large chunks.
-//!
-//! Every request logs a line, so the cost of getting a line out matters. Handing each line to a
-//! writer thread (tracing-appender) cost about 2 µs of system time per request here, about a sixth
-//! of the token route's CPU, in channel wake-ups and small writes. A line is appended to its
-//! thread's buffer instead; a buffer goes out in one `write` when it passes
-//! its size limit (64 KiB from [`BatchWriter::stderr`]), when a WARN or ERROR line arrives (so problems show at once),
-//! when the flusher thread's tick finds it non-empty, and when the [`FlushGuard`] is dropped.
-//! Lines of one thread keep their order; lines of different threads may appear up to one tick
-//! apart from when they were logged (each line carries its own timestamp).
+//! Where log lines go: a buffer per thread, written to stderr in large chunks. Handing each line
+//! to a writer thread (tracing-appender) cost about 2 µs of system time per request here, a sixth
+//! of the token route's CPU. A buffer goes out in one `write` when it is full, when a WARN or ERROR
+//! line arrives, when the flusher's tick finds it non-empty, and when the [`FlushGuard`] drops.
+//! Lines of one thread keep their order; other threads' may come up to one tick apart.
 
 use std::cell::RefCell;
 use std::io::{self, Write};
