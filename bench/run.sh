@@ -191,14 +191,19 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     (cd "$ROOT" && cargo build --release -q -p tiny-opentok-server -p opentok-mock) ||
         die "cargo build of the server and the mock failed"
     # The floor is its own workspace; sharing the target directory reuses the actix-web build.
-    cargo build --release -q --locked --manifest-path "$BENCH/floor/Cargo.toml" \
-        --target-dir "$TARGET" || die "cargo build of bench/floor failed"
+    # Phase 4 (all of VONAGE=only) does not use it.
+    if [[ "$VONAGE" != only ]]; then
+        cargo build --release -q --locked --manifest-path "$BENCH/floor/Cargo.toml" \
+            --target-dir "$TARGET" || die "cargo build of bench/floor failed"
+    fi
     if [[ "$SKIP_PEER" != 1 ]]; then
         log "installing the peer's packages (npm ci)"
         (cd "$BENCH/peer" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci in bench/peer failed"
     fi
 fi
-for bin in "$SERVER_BIN" "$MOCK_BIN" "$FLOOR_BIN"; do
+BINS=("$SERVER_BIN" "$MOCK_BIN")
+[[ "$VONAGE" == only ]] || BINS+=("$FLOOR_BIN")
+for bin in "${BINS[@]}"; do
     [[ -x "$bin" ]] || die "$bin is missing (run without SKIP_BUILD=1)"
 done
 BASELINE_CWD="$ROOT"
