@@ -106,8 +106,10 @@ w("## Results")
 w("")
 w(
     f"{os.environ['ROUNDS']} interleaved rounds of {os.environ['DURATION']} s per server and scenario; "
-    f"medians over rounds (errors summed). Token format `{os.environ['TOKEN_FORMAT']}` for ours and the peer. "
-    f"Commit `{os.environ['GIT_REV']}`; {os.environ['CORES']} x {os.environ['CPU_MODEL']}; "
+    f"medians over rounds (errors summed). "
+    + (f"Token format `{os.environ['TOKEN_FORMAT']}` for ours and the peer (OpenTok phases); " if VONAGE != "only" else "")
+    + ("RS256 with the Vonage test key (phase 4); " if VONAGE != "0" else "")
+    + f"Commit `{os.environ['GIT_REV']}`; {os.environ['CORES']} x {os.environ['CPU_MODEL']}; "
     f"servers on core {os.environ['SERVER_CPU']}, wrk + mock on core {os.environ['LOAD_CPU']}."
 )
 w("")
@@ -294,21 +296,24 @@ for name, text, verdict in targets:
 w("")
 w("## Notes")
 w("")
-w(
-    "- *ours* is the server as shipped (log level info, which writes a line per request to stderr, here a file); "
-    "*ours-quiet* is the same binary with RUST_LOG=warn, a diagnostic row only: the targets are judged on *ours*."
-)
+OPENTOK_RAN = VONAGE != "only"
+if OPENTOK_RAN:
+    w(
+        "- *ours* is the server as shipped (log level info, which writes a line per request to stderr, here a file); "
+        "*ours-quiet* is the same binary with RUST_LOG=warn, a diagnostic row only: the targets are judged on *ours*."
+    )
 w(
     f"- Whole measuring part: {os.environ['ELAPSED']} s. Load average before: {os.environ['LOAD_BEFORE']}; "
     f"after: {os.environ['LOAD_AFTER']} (anything else running on the machine shares these cores)."
 )
-w(
-    "- *mock-direct* is wrk straight at the mock's POST /session/create (a valid auth JWT, the SDK form): "
-    "the most any server in front of this mock can get on this rig"
-    + (f"; {m_s['rps']:.0f} req/s with no latency" if m_s else "")
-    + (f", {m_l['rps']:.0f} req/s ({100 * m_l['rps'] / ceiling:.1f}% of {ceiling:.0f}) with {LATENCY_MS} ms, p50 {m_l['p50']:.2f} ms" if m_l and ceiling else "")
-    + ". Its CPU columns are the mock's, whose core it shares with wrk."
-)
+if OPENTOK_RAN:
+    w(
+        "- *mock-direct* is wrk straight at the mock's POST /session/create (a valid auth JWT, the SDK form): "
+        "the most any server in front of this mock can get on this rig"
+        + (f"; {m_s['rps']:.0f} req/s with no latency" if m_s else "")
+        + (f", {m_l['rps']:.0f} req/s ({100 * m_l['rps'] / ceiling:.1f}% of {ceiling:.0f}) with {LATENCY_MS} ms, p50 {m_l['p50']:.2f} ms" if m_l and ceiling else "")
+        + ". Its CPU columns are the mock's, whose core it shares with wrk."
+    )
 for sv in ("ours", "baseline", "ours-quiet", "peer"):
     before, after, n = rss.get(sv, {}).get("1"), rss.get(sv, {}).get("2"), stored.get(("2", sv), 0)
     if before and after and n:
@@ -316,12 +321,13 @@ for sv in ("ours", "baseline", "ours-quiet", "peer"):
             f"- Memory of {sv}: {before:.1f} MiB peak over the access rounds, {after:.1f} MiB after storing "
             f"{n} sessions in the POST /session rounds: about {(after - before) * 1048576 / n:.0f} bytes per stored session."
         )
-w(f"- Mock and the Node SDK: {os.environ['JTI_NOTE']}.")
-w(
-    "- Access response bodies (bytes): "
-    + ", ".join(f"{sv} {b}" for (sc, sv), b in sorted(bodies.items()) if sc == "access")
-    + " (the floor serves a copy of ours)."
-)
+if OPENTOK_RAN:
+    w(f"- Mock and the Node SDK: {os.environ['JTI_NOTE']}.")
+    w(
+        "- Access response bodies (bytes): "
+        + ", ".join(f"{sv} {b}" for (sc, sv), b in sorted(bodies.items()) if sc == "access")
+        + " (the floor serves a copy of ours)."
+    )
 if VONAGE != "0":
     w(
         "- Vonage access response bodies (bytes): "
