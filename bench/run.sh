@@ -586,6 +586,11 @@ if [[ "$VONAGE" != only ]]; then
     record_rss ours "$OURS_PID"
     if ((HAVE_BASE)); then record_rss baseline "$BASE_PID"; fi
     if ((PEER_CREATES)); then record_rss peer "$PEER_PID"; fi
+    # Phase 4 gets core 1 to itself: stop this phase's processes, by PID, before it starts.
+    if ((PEER_CREATES)); then stop "$PEER_PID"; fi
+    if ((HAVE_BASE)); then stop "$BASE_PID"; fi
+    stop "$OURS_PID"
+    stop "$MOCK_PID"
 fi
 
 # ---------------------------------------------------------------- phase 4: Vonage credentials (RS256)
