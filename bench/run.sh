@@ -15,6 +15,12 @@
 # PROFILE=1 (extra runs under `perf record`, summed up in bench/out/run/profile-*.txt; not in the table),
 # SKIP_PEER=1 (no Node peer: no npm, no peer rows; quicker when comparing two builds of ours).
 #
+# VONAGE=1 adds phase 4, Vonage application credentials: the mock in Vonage mode, ours with VONAGE_*
+# settings (RS256 client tokens), the Express + @vonage/video peer (bench/peer/vonage-server.js),
+# and an anchor in the same rounds, `openssl speed -seconds 3 rsa2048` on core $SERVER_CPU: minting
+# is bounded by the RSA signature, so the report gives ours' req/s over openssl's sign/s. VONAGE=only
+# runs phase 4 alone (about 1.5 min with the defaults). The baseline (BASELINE_BIN) is not run there.
+#
 # BASELINE_BIN=/path/to/tiny-opentok-server adds a contender "baseline": that binary, run exactly as
 # "ours" (shipped log level, WORKERS=1, same core) in the same interleaved rounds and phases, and the
 # report puts the two side by side with their ratio and its spread over rounds. It runs in the
@@ -41,9 +47,14 @@ WARMUP_SECS="${WARMUP_SECS:-2}"
 TOKEN_FORMAT="${TOKEN_FORMAT:-t1}"
 LOAD_CPU="${LOAD_CPU:-0}"
 SERVER_CPU="${SERVER_CPU:-1}"
+BUDGET_SECS_SET="${BUDGET_SECS:-}"
 BUDGET_SECS="${BUDGET_SECS:-300}"
 
 SKIP_PEER="${SKIP_PEER:-0}"
+VONAGE="${VONAGE:-0}"
+[[ "$VONAGE" =~ ^(0|1|only)$ ]] || { echo "VONAGE must be 0, 1 or only" >&2; exit 1; }
+# Phase 4 takes about 80 s more with the defaults.
+[[ "$VONAGE" != 1 ]] || BUDGET_SECS="${BUDGET_SECS_SET:-$((BUDGET_SECS + 150))}"
 BASELINE_BIN="${BASELINE_BIN:-}"
 
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
@@ -164,6 +175,7 @@ if ! command -v wrk >/dev/null; then
         die "could not install wrk (see $OUT/apt-wrk.log); install it and rerun"
 fi
 TOOLS=(cargo wrk curl python3 taskset)
+[[ "$VONAGE" == 0 ]] || TOOLS+=(openssl)
 [[ "$SKIP_PEER" == 1 ]] || TOOLS+=(node npm)
 for tool in "${TOOLS[@]}"; do
     command -v "$tool" >/dev/null || die "$tool is not installed"
@@ -179,14 +191,19 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     (cd "$ROOT" && cargo build --release -q -p tiny-opentok-server -p opentok-mock) ||
         die "cargo build of the server and the mock failed"
     # The floor is its own workspace; sharing the target directory reuses the actix-web build.
-    cargo build --release -q --locked --manifest-path "$BENCH/floor/Cargo.toml" \
-        --target-dir "$TARGET" || die "cargo build of bench/floor failed"
+    # Phase 4 (all of VONAGE=only) does not use it.
+    if [[ "$VONAGE" != only ]]; then
+        cargo build --release -q --locked --manifest-path "$BENCH/floor/Cargo.toml" \
+            --target-dir "$TARGET" || die "cargo build of bench/floor failed"
+    fi
     if [[ "$SKIP_PEER" != 1 ]]; then
         log "installing the peer's packages (npm ci)"
         (cd "$BENCH/peer" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci in bench/peer failed"
     fi
 fi
-for bin in "$SERVER_BIN" "$MOCK_BIN" "$FLOOR_BIN"; do
+BINS=("$SERVER_BIN" "$MOCK_BIN")
+[[ "$VONAGE" == only ]] || BINS+=("$FLOOR_BIN")
+for bin in "${BINS[@]}"; do
     [[ -x "$bin" ]] || die "$bin is missing (run without SKIP_BUILD=1)"
 done
 BASELINE_CWD="$ROOT"
@@ -216,26 +233,36 @@ MOCK_EXTRA=()
 JTI_NOTE="the mock accepts the Node SDK's auth JWT without a jti, as OpenTok does"
 
 # ---------------------------------------------------------------- starting each process
-start_mock() { # LATENCY_MS -> MOCK_PID, MOCK_URL
-    local f="$RUN/mock-$1ms"
-    RUST_LOG=warn taskset -c "$LOAD_CPU" "$MOCK_BIN" --addr 127.0.0.1:0 --api-key "$API_KEY" \
-        --api-secret "$API_SECRET" --latency-ms "$1" "${MOCK_EXTRA[@]}" >"$f.stdout" 2>"$f.log" &
+# Phase 4 (VONAGE): an application id of this run and the mock's test key pair.
+VONAGE_APP_ID="$(python3 -c 'import uuid; print(uuid.uuid4())')"
+VONAGE_KEY="$ROOT/crates/opentok-mock/tests/data/test-only-rsa2048.pem"
+VONAGE_PUBLIC_KEY="$ROOT/crates/opentok-mock/tests/data/test-only-rsa2048.pub.pem"
+
+# start_mock LATENCY_MS [vonage] -> MOCK_PID, MOCK_URL
+start_mock() {
+    local f="$RUN/mock-$1ms${2:+-$2}" creds=(--api-key "$API_KEY" --api-secret "$API_SECRET")
+    [[ "${2:-}" != vonage ]] || creds=(--application-id "$VONAGE_APP_ID" --public-key-path "$VONAGE_PUBLIC_KEY")
+    RUST_LOG=warn taskset -c "$LOAD_CPU" "$MOCK_BIN" --addr 127.0.0.1:0 "${creds[@]}" \
+        --latency-ms "$1" "${MOCK_EXTRA[@]}" >"$f.stdout" 2>"$f.log" &
     MOCK_PID=$!
     PIDS+=("$MOCK_PID")
     MOCK_URL="$(wait_url "opentok-mock" "$f.stdout" "$MOCK_PID")"
-    log "mock (latency ${1} ms) at $MOCK_URL, pid $MOCK_PID"
+    log "mock (latency ${1} ms${2:+, $2}) at $MOCK_URL, pid $MOCK_PID"
 }
 
 # start_ours NAME RUST_LOG [BIN DIR] -> SRV_PID, SRV_URL. "ours" runs with the shipped log level
 # (info); "ours-quiet" is the same binary at RUST_LOG=warn, a diagnostic row that prices per-request
 # logging; "baseline" is BASELINE_BIN, run as "ours" from the directory DIR that holds its config/.
+# With CREDS=vonage (phase 4) it gets Vonage application credentials instead of OpenTok ones.
 start_ours() {
-    local name="$1" level="$2" bin="${3:-$SERVER_BIN}" dir="${4:-$ROOT}" port f="$RUN/$1-$PHASE" extra=()
+    local name="$1" level="$2" bin="${3:-$SERVER_BIN}" dir="${4:-$ROOT}" port f="$RUN/$1-$PHASE" extra=() creds
     port="$(free_port)"
     if [[ "$name" == baseline ]]; then read -ra extra <<<"${BASELINE_ENV:-}"; else read -ra extra <<<"${SERVER_ENV:-}"; fi
-    (cd "$dir" && RUST_LOG="$level" HOST=127.0.0.1 PORT="$port" WORKERS=1 OPENTOK_KEY="$API_KEY" \
-        OPENTOK_SECRET="$API_SECRET" OPENTOK_API_URL="$MOCK_URL" OPENTOK_TOKEN_FORMAT="$TOKEN_FORMAT" \
-        exec env "${extra[@]}" taskset -c "$SERVER_CPU" "$bin") >"$f.stdout" 2>"$f.log" &
+    creds=(OPENTOK_KEY="$API_KEY" OPENTOK_SECRET="$API_SECRET" OPENTOK_API_URL="$MOCK_URL" OPENTOK_TOKEN_FORMAT="$TOKEN_FORMAT")
+    [[ "${CREDS:-opentok}" != vonage ]] ||
+        creds=(VONAGE_APPLICATION_ID="$VONAGE_APP_ID" VONAGE_PRIVATE_KEY_PATH="$VONAGE_KEY" VONAGE_API_URL="$MOCK_URL")
+    (cd "$dir" && RUST_LOG="$level" HOST=127.0.0.1 PORT="$port" WORKERS=1 \
+        exec env "${creds[@]}" "${extra[@]}" taskset -c "$SERVER_CPU" "$bin") >"$f.stdout" 2>"$f.log" &
     SRV_PID=$!
     PIDS+=("$SRV_PID")
     SRV_URL="http://127.0.0.1:$port"
@@ -253,6 +280,18 @@ start_peer() { # [SEED_SESSION] -> PEER_PID, PEER_URL
     PEER_URL="$(wait_url "peer" "$f.stdout" "$PEER_PID")"
     wait_health "peer" "$PEER_URL" "$PEER_PID" "$f.log"
     log "peer at $PEER_URL, pid $PEER_PID"
+}
+
+start_vonage_peer() { # -> PEER_PID, PEER_URL
+    local f="$RUN/peer-$PHASE"
+    HOST=127.0.0.1 PORT=0 VONAGE_APPLICATION_ID="$VONAGE_APP_ID" VONAGE_PRIVATE_KEY_PATH="$VONAGE_KEY" \
+        VONAGE_API_URL="$MOCK_URL" NODE_ENV=production \
+        taskset -c "$SERVER_CPU" node "$BENCH/peer/vonage-server.js" >"$f.stdout" 2>"$f.log" &
+    PEER_PID=$!
+    PIDS+=("$PEER_PID")
+    PEER_URL="$(wait_url "vonage peer" "$f.stdout" "$PEER_PID")"
+    wait_health "vonage peer" "$PEER_URL" "$PEER_PID" "$f.log"
+    log "vonage peer at $PEER_URL, pid $PEER_PID"
 }
 
 start_floor() { # BODY_FILE -> FLOOR_PID, FLOOR_URL
@@ -376,12 +415,12 @@ new_session() {
     fi
 }
 
-# check_access NAME URL SID: one access request must answer 201; keeps the body for the report.
+# check_access NAME URL SID [SCENARIO]: one access request must answer 201; keeps the body for the report.
 check_access() {
-    local code
-    code="$(post "$2/session/$3/access" "$ACCESS_BODY" "$RUN/$1-access.json")"
-    [[ "$code" == 201 ]] || die "$1: POST /session/{id}/access answered $code: $(cat "$RUN/$1-access.json")"
-    printf 'access\t%s\t%s\t%s\n' "$1" "$code" "$(wc -c <"$RUN/$1-access.json")" >>"$RUN/bodies.tsv"
+    local code sc="${4:-access}"
+    code="$(post "$2/session/$3/access" "$ACCESS_BODY" "$RUN/$1-$sc.json")"
+    [[ "$code" == 201 ]] || die "$1: POST /session/{id}/access answered $code: $(cat "$RUN/$1-$sc.json")"
+    printf '%s\t%s\t%s\t%s\n' "$sc" "$1" "$code" "$(wc -c <"$RUN/$1-$sc.json")" >>"$RUN/bodies.tsv"
 }
 
 # profile NAME PID URL BODY SCENARIO: an extra run under `perf record` (PROFILE=1 only), summed up
@@ -422,129 +461,199 @@ LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 STARTED="$(date +%s)"
 
 # ---------------------------------------------------------------- phases 1 and 2: no mock latency
-PHASE=1
-start_mock 0
-start_ours ours info
-OURS_PID=$SRV_PID OURS_URL=$SRV_URL
-if ((HAVE_BASE)); then
-    start_ours baseline info "$BASELINE_BIN" "$BASELINE_CWD"
-    BASE_PID=$SRV_PID BASE_URL=$SRV_URL
-fi
-start_ours ours-quiet warn
-QUIET_PID=$SRV_PID QUIET_URL=$SRV_URL
-if ((HAVE_PEER)); then start_peer; fi
-
-new_session ours "$OURS_URL"
-[[ -n "$SID" ]] || die "our server could not create a session"
-OURS_SID=$SID
-if ((HAVE_BASE)); then
-    new_session baseline "$BASE_URL"
-    [[ -n "$SID" ]] || die "the baseline server could not create a session"
-    BASE_SID=$SID
-fi
-new_session ours-quiet "$QUIET_URL"
-[[ -n "$SID" ]] || die "our server (quiet) could not create a session"
-QUIET_SID=$SID
-PEER_SID=""
-if ((HAVE_PEER)); then
-    new_session peer "$PEER_URL"
-    PEER_SID=$SID
-fi
-if ((HAVE_PEER)) && [[ -z "$PEER_SID" ]]; then
-    # Only the create call is refused; the peer's token minting does not touch the mock. Seed the
-    # peer with a session id of the same key so that its access route can still be measured.
-    log "the mock refuses the Node SDK; peer session scenarios are skipped, its access route is seeded"
-    PEER_CREATES=0
-    JTI_NOTE="the mock REFUSED the Node SDK's auth JWT (no jti): peer POST /session not measured; the peer was seeded with a session id for the access scenario"
-    stop "$PEER_PID"
-    start_peer "$OURS_SID"
-    PEER_SID="$OURS_SID"
-fi
-check_access ours "$OURS_URL" "$OURS_SID"
-if ((HAVE_BASE)); then check_access baseline "$BASE_URL" "$BASE_SID"; fi
-check_access ours-quiet "$QUIET_URL" "$QUIET_SID"
-if ((HAVE_PEER)); then check_access peer "$PEER_URL" "$PEER_SID"; fi
-start_floor "$RUN/ours-access.json"
-check_access floor "$FLOOR_URL" "$OURS_SID"
-
-MOCK_JWT="$(mock_jwt)"
-# Access first, then session creation, each in interleaved rounds: storing sessions grows the
-# servers' memory, so the access rounds see each server's memory without that data.
-run_access() {
-    measure access ours "$OURS_PID" "$OURS_URL/session/$OURS_SID/access" "$ACCESS_BODY" "$1"
+# Phases 1 to 3 use OpenTok credentials; VONAGE=only skips them.
+if [[ "$VONAGE" != only ]]; then
+    PHASE=1
+    start_mock 0
+    start_ours ours info
+    OURS_PID=$SRV_PID OURS_URL=$SRV_URL
     if ((HAVE_BASE)); then
-        measure access baseline "$BASE_PID" "$BASE_URL/session/$BASE_SID/access" "$ACCESS_BODY" "$1"
+        start_ours baseline info "$BASELINE_BIN" "$BASELINE_CWD"
+        BASE_PID=$SRV_PID BASE_URL=$SRV_URL
     fi
-    measure access ours-quiet "$QUIET_PID" "$QUIET_URL/session/$QUIET_SID/access" "$ACCESS_BODY" "$1"
+    start_ours ours-quiet warn
+    QUIET_PID=$SRV_PID QUIET_URL=$SRV_URL
+    if ((HAVE_PEER)); then start_peer; fi
+
+    new_session ours "$OURS_URL"
+    [[ -n "$SID" ]] || die "our server could not create a session"
+    OURS_SID=$SID
+    if ((HAVE_BASE)); then
+        new_session baseline "$BASE_URL"
+        [[ -n "$SID" ]] || die "the baseline server could not create a session"
+        BASE_SID=$SID
+    fi
+    new_session ours-quiet "$QUIET_URL"
+    [[ -n "$SID" ]] || die "our server (quiet) could not create a session"
+    QUIET_SID=$SID
+    PEER_SID=""
     if ((HAVE_PEER)); then
-        measure access peer "$PEER_PID" "$PEER_URL/session/$PEER_SID/access" "$ACCESS_BODY" "$1"
+        new_session peer "$PEER_URL"
+        PEER_SID=$SID
     fi
-    measure access floor "$FLOOR_PID" "$FLOOR_URL/session/$OURS_SID/access" "$ACCESS_BODY" "$1"
-}
-run_session() {
-    measure session ours "$OURS_PID" "$OURS_URL/session" "$SESSION_BODY" "$1"
-    if ((HAVE_BASE)); then measure session baseline "$BASE_PID" "$BASE_URL/session" "$SESSION_BODY" "$1"; fi
-    measure session ours-quiet "$QUIET_PID" "$QUIET_URL/session" "$SESSION_BODY" "$1"
-    measure_mock session "$1"
-    if ((PEER_CREATES)); then
-        measure session peer "$PEER_PID" "$PEER_URL/session" "$SESSION_BODY" "$1"
+    if ((HAVE_PEER)) && [[ -z "$PEER_SID" ]]; then
+        # Only the create call is refused; the peer's token minting does not touch the mock. Seed the
+        # peer with a session id of the same key so that its access route can still be measured.
+        log "the mock refuses the Node SDK; peer session scenarios are skipped, its access route is seeded"
+        PEER_CREATES=0
+        JTI_NOTE="the mock REFUSED the Node SDK's auth JWT (no jti): peer POST /session not measured; the peer was seeded with a session id for the access scenario"
+        stop "$PEER_PID"
+        start_peer "$OURS_SID"
+        PEER_SID="$OURS_SID"
     fi
-}
-record_phase_rss() {
+    check_access ours "$OURS_URL" "$OURS_SID"
+    if ((HAVE_BASE)); then check_access baseline "$BASE_URL" "$BASE_SID"; fi
+    check_access ours-quiet "$QUIET_URL" "$QUIET_SID"
+    if ((HAVE_PEER)); then check_access peer "$PEER_URL" "$PEER_SID"; fi
+    start_floor "$RUN/ours-access.json"
+    check_access floor "$FLOOR_URL" "$OURS_SID"
+
+    MOCK_JWT="$(mock_jwt)"
+    # Access first, then session creation, each in interleaved rounds: storing sessions grows the
+    # servers' memory, so the access rounds see each server's memory without that data.
+    run_access() {
+        measure access ours "$OURS_PID" "$OURS_URL/session/$OURS_SID/access" "$ACCESS_BODY" "$1"
+        if ((HAVE_BASE)); then
+            measure access baseline "$BASE_PID" "$BASE_URL/session/$BASE_SID/access" "$ACCESS_BODY" "$1"
+        fi
+        measure access ours-quiet "$QUIET_PID" "$QUIET_URL/session/$QUIET_SID/access" "$ACCESS_BODY" "$1"
+        if ((HAVE_PEER)); then
+            measure access peer "$PEER_PID" "$PEER_URL/session/$PEER_SID/access" "$ACCESS_BODY" "$1"
+        fi
+        measure access floor "$FLOOR_PID" "$FLOOR_URL/session/$OURS_SID/access" "$ACCESS_BODY" "$1"
+    }
+    run_session() {
+        measure session ours "$OURS_PID" "$OURS_URL/session" "$SESSION_BODY" "$1"
+        if ((HAVE_BASE)); then measure session baseline "$BASE_PID" "$BASE_URL/session" "$SESSION_BODY" "$1"; fi
+        measure session ours-quiet "$QUIET_PID" "$QUIET_URL/session" "$SESSION_BODY" "$1"
+        measure_mock session "$1"
+        if ((PEER_CREATES)); then
+            measure session peer "$PEER_PID" "$PEER_URL/session" "$SESSION_BODY" "$1"
+        fi
+    }
+    record_phase_rss() {
+        record_rss ours "$OURS_PID"
+        if ((HAVE_BASE)); then record_rss baseline "$BASE_PID"; fi
+        record_rss ours-quiet "$QUIET_PID"
+        if ((HAVE_PEER)); then record_rss peer "$PEER_PID"; fi
+        [[ "$PHASE" != 1 ]] || record_rss floor "$FLOOR_PID"
+    }
+    log "warming up"
+    run_access warmup
+    for round in $(seq 1 "$ROUNDS"); do run_access "$round"; done
+    record_phase_rss
+    if [[ "${PROFILE:-0}" == 1 ]]; then
+        profile ours "$OURS_PID" "$OURS_URL/session/$OURS_SID/access" "$ACCESS_BODY" access
+        profile ours-quiet "$QUIET_PID" "$QUIET_URL/session/$QUIET_SID/access" "$ACCESS_BODY" access
+        profile floor "$FLOOR_PID" "$FLOOR_URL/session/$OURS_SID/access" "$ACCESS_BODY" access
+    fi
+
+    PHASE=2
+    log "warming up"
+    run_session warmup
+    for round in $(seq 1 "$ROUNDS"); do run_session "$round"; done
+    record_phase_rss
+    if [[ "${PROFILE:-0}" == 1 ]]; then
+        profile ours "$OURS_PID" "$OURS_URL/session" "$SESSION_BODY" session
+        profile ours-quiet "$QUIET_PID" "$QUIET_URL/session" "$SESSION_BODY" session
+    fi
+    for pid in "$FLOOR_PID" "${PEER_PID:-}" "$QUIET_PID" "${BASE_PID:-}" "$OURS_PID" "$MOCK_PID"; do
+        [[ -z "$pid" ]] || stop "$pid"
+    done
+
+    # ---------------------------------------------------------------- phase 3: mock latency
+    PHASE=3
+    start_mock "$LATENCY_MS"
+    start_ours ours info
+    OURS_PID=$SRV_PID OURS_URL=$SRV_URL
+    if ((HAVE_BASE)); then
+        start_ours baseline info "$BASELINE_BIN" "$BASELINE_CWD"
+        BASE_PID=$SRV_PID BASE_URL=$SRV_URL
+    fi
+    if ((PEER_CREATES)); then start_peer; fi
+    MOCK_JWT="$(mock_jwt)"
+    run_latency() {
+        measure session-lat ours "$OURS_PID" "$OURS_URL/session" "$SESSION_BODY" "$1"
+        if ((HAVE_BASE)); then measure session-lat baseline "$BASE_PID" "$BASE_URL/session" "$SESSION_BODY" "$1"; fi
+        measure_mock session-lat "$1"
+        if ((PEER_CREATES)); then
+            measure session-lat peer "$PEER_PID" "$PEER_URL/session" "$SESSION_BODY" "$1"
+        fi
+    }
+    log "warming up"
+    run_latency warmup
+    for round in $(seq 1 "$ROUNDS"); do run_latency "$round"; done
     record_rss ours "$OURS_PID"
     if ((HAVE_BASE)); then record_rss baseline "$BASE_PID"; fi
-    record_rss ours-quiet "$QUIET_PID"
-    if ((HAVE_PEER)); then record_rss peer "$PEER_PID"; fi
-    [[ "$PHASE" != 1 ]] || record_rss floor "$FLOOR_PID"
+    if ((PEER_CREATES)); then record_rss peer "$PEER_PID"; fi
+    # Phase 4 gets core 1 to itself: stop this phase's processes, by PID, before it starts.
+    if ((PEER_CREATES)); then stop "$PEER_PID"; fi
+    if ((HAVE_BASE)); then stop "$BASE_PID"; fi
+    stop "$OURS_PID"
+    stop "$MOCK_PID"
+fi
+
+# ---------------------------------------------------------------- phase 4: Vonage credentials (RS256)
+# openssl_anchor ROUND: `openssl speed -seconds 3 rsa2048` on the server core, in the same rounds as
+# the servers. To anchor.tsv: the sign/s it prints (per second of its own user CPU time) and the
+# signatures it made in its 3 s of wall time (its alarm is wall-clock), which the neighbours on the
+# core slow down just as they slow the servers.
+openssl_anchor() {
+    local out="$RUN/openssl-$1.txt" fields
+    taskset -c "$SERVER_CPU" openssl speed -seconds 3 rsa2048 >"$out" 2>&1 &
+    local pid=$!
+    PIDS+=("$pid")
+    wait "$pid" || die "openssl speed failed (see $out)"
+    forget "$pid"
+    fields="$(python3 - "$out" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+# The summary table: a header line naming the columns, then `rsa 2048 bits <col> <col> ...`.
+head = next(l.split() for l in text.splitlines() if "sign/s" in l.split())
+row = next(l.split() for l in re.findall(r"^rsa +2048 bits .*$", text, re.M))
+# `Doing 2048 bits private rsa's for 3s: 6208 2048 bits private RSA's in 2.93s`
+done = re.search(r"Doing 2048 bits private rsa.s for (\d+)s: (\d+) 2048 bits private RSA.s in ([\d.]+)s", text)
+print(row[3 + head.index("sign/s")], done.group(2), done.group(3), done.group(1), sep="\t")
+PY
+)" || die "no sign/s in $out"
+    printf '%s\t%s\n' "$1" "$fields" >>"$RUN/anchor.tsv"
+    log "$(printf '%-8s %-6s round %s: %8.0f sign/s per CPU-second, %s signs in %s s CPU, %s s wall' \
+        openssl rsa2048 "$1" $fields)"
 }
-log "warming up"
-run_access warmup
-for round in $(seq 1 "$ROUNDS"); do run_access "$round"; done
-record_phase_rss
-if [[ "${PROFILE:-0}" == 1 ]]; then
-    profile ours "$OURS_PID" "$OURS_URL/session/$OURS_SID/access" "$ACCESS_BODY" access
-    profile ours-quiet "$QUIET_PID" "$QUIET_URL/session/$QUIET_SID/access" "$ACCESS_BODY" access
-    profile floor "$FLOOR_PID" "$FLOOR_URL/session/$OURS_SID/access" "$ACCESS_BODY" access
-fi
 
-PHASE=2
-log "warming up"
-run_session warmup
-for round in $(seq 1 "$ROUNDS"); do run_session "$round"; done
-record_phase_rss
-if [[ "${PROFILE:-0}" == 1 ]]; then
-    profile ours "$OURS_PID" "$OURS_URL/session" "$SESSION_BODY" session
-    profile ours-quiet "$QUIET_PID" "$QUIET_URL/session" "$SESSION_BODY" session
-fi
-for pid in "$FLOOR_PID" "${PEER_PID:-}" "$QUIET_PID" "${BASE_PID:-}" "$OURS_PID" "$MOCK_PID"; do
-    [[ -z "$pid" ]] || stop "$pid"
-done
-
-# ---------------------------------------------------------------- phase 3: mock latency
-PHASE=3
-start_mock "$LATENCY_MS"
-start_ours ours info
-OURS_PID=$SRV_PID OURS_URL=$SRV_URL
-if ((HAVE_BASE)); then
-    start_ours baseline info "$BASELINE_BIN" "$BASELINE_CWD"
-    BASE_PID=$SRV_PID BASE_URL=$SRV_URL
-fi
-if ((PEER_CREATES)); then start_peer; fi
-MOCK_JWT="$(mock_jwt)"
-run_latency() {
-    measure session-lat ours "$OURS_PID" "$OURS_URL/session" "$SESSION_BODY" "$1"
-    if ((HAVE_BASE)); then measure session-lat baseline "$BASE_PID" "$BASE_URL/session" "$SESSION_BODY" "$1"; fi
-    measure_mock session-lat "$1"
-    if ((PEER_CREATES)); then
-        measure session-lat peer "$PEER_PID" "$PEER_URL/session" "$SESSION_BODY" "$1"
+if [[ "$VONAGE" != 0 ]]; then
+    PHASE=4
+    printf 'round\tsign_per_s\tsigns\tcpu_s\twall_s\n' >"$RUN/anchor.tsv"
+    start_mock 0 vonage
+    CREDS=vonage start_ours ours info
+    OURS_PID=$SRV_PID OURS_URL=$SRV_URL
+    if ((HAVE_PEER)); then start_vonage_peer; fi
+    new_session ours "$OURS_URL"
+    [[ -n "$SID" ]] || die "our server (Vonage credentials) could not create a session"
+    OURS_SID=$SID
+    check_access ours "$OURS_URL" "$OURS_SID" access-vonage
+    if ((HAVE_PEER)); then
+        new_session peer "$PEER_URL"
+        [[ -n "$SID" ]] || die "the vonage peer could not create a session"
+        PEER_SID=$SID
+        check_access peer "$PEER_URL" "$PEER_SID" access-vonage
     fi
-}
-log "warming up"
-run_latency warmup
-for round in $(seq 1 "$ROUNDS"); do run_latency "$round"; done
-record_rss ours "$OURS_PID"
-if ((HAVE_BASE)); then record_rss baseline "$BASE_PID"; fi
-if ((PEER_CREATES)); then record_rss peer "$PEER_PID"; fi
+    run_vonage() {
+        measure access-vonage ours "$OURS_PID" "$OURS_URL/session/$OURS_SID/access" "$ACCESS_BODY" "$1"
+        if ((HAVE_PEER)); then
+            measure access-vonage peer "$PEER_PID" "$PEER_URL/session/$PEER_SID/access" "$ACCESS_BODY" "$1"
+        fi
+        [[ "$1" == warmup ]] || openssl_anchor "$1"
+    }
+    log "warming up"
+    run_vonage warmup
+    for round in $(seq 1 "$ROUNDS"); do run_vonage "$round"; done
+    record_rss ours "$OURS_PID"
+    if ((HAVE_PEER)); then record_rss peer "$PEER_PID"; fi
+    if [[ "${PROFILE:-0}" == 1 ]]; then
+        profile ours "$OURS_PID" "$OURS_URL/session/$OURS_SID/access" "$ACCESS_BODY" access-vonage
+    fi
+fi
 cleanup
 for f in "$RUN"/ours-*.log "$RUN"/baseline-*.log; do shrink_log "$f"; done
 
@@ -557,6 +666,6 @@ BASELINE_DESC=""
 if ((HAVE_BASE)); then
     BASELINE_DESC="$BASELINE_BIN ($(stat -c %s "$BASELINE_BIN") bytes, sha256 $(sha256sum "$BASELINE_BIN" | cut -c1-12))"
 fi
-export RUN DURATION ROUNDS CONNS LATENCY_MS TOKEN_FORMAT TICK_HZ GIT_REV CPU_MODEL CORES JTI_NOTE BASELINE_DESC
+export VONAGE RUN DURATION ROUNDS CONNS LATENCY_MS TOKEN_FORMAT TICK_HZ GIT_REV CPU_MODEL CORES JTI_NOTE BASELINE_DESC
 export LOAD_CPU SERVER_CPU LOAD_BEFORE LOAD_AFTER ELAPSED
 python3 "$BENCH/report.py" | tee "$OUT/results.md"
