@@ -22,6 +22,8 @@ const QUEUE: usize = 1024;
 
 /// The most inserts committed in one transaction (one fsync). Bounds how long the calls behind
 /// a group wait for it.
+// Group commit took POST /session from 0.43x to 0.79x the memory store's req/s (bench/run.sh,
+// SQLite against memory in the same rounds, 2026-12-02; docs/benchmarks.md, "Session stores").
 const MAX_GROUP: usize = 256;
 
 /// Schema 0 (a new, empty file) to 1. The count row is kept by triggers so a capacity check
