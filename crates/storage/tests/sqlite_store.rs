@@ -59,6 +59,62 @@ async fn sessions_survive_dropping_and_reopening_the_store() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_inserts_have_committed_when_they_return_and_all_survive_reopening() {
+    const INSERTS: usize = 400;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    // A generous timeout: this checks what is stored, not how fast.
+    let options = StoreOptions {
+        timeout: Duration::from_secs(30),
+        ..options()
+    };
+    let store = Arc::new(SqliteStore::open(&path, &options).await.unwrap());
+    let sessions: Vec<_> = (0..INSERTS).map(|_| fresh_session()).collect();
+    let mut tasks = tokio::task::JoinSet::new();
+    for session in sessions.clone() {
+        let (store, path) = (Arc::clone(&store), path.clone());
+        tasks.spawn(async move {
+            store.insert(session.clone()).await?;
+            // Another connection sees the row once the insert has returned: it had committed.
+            let seen = tokio::task::spawn_blocking(move || {
+                Connection::open(&path)?.query_row(
+                    "SELECT count(*) FROM sessions WHERE id = ?1",
+                    [session.id.as_str()],
+                    |row| row.get::<_, i64>(0),
+                )
+            })
+            .await
+            .expect("the check ran")
+            .expect("the file is readable");
+            Ok::<_, StoreError>(seen)
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        let seen = done.expect("the task ran").expect("the insert succeeded");
+        assert_eq!(seen, 1, "an insert returned before its row was committed");
+    }
+    drop(store);
+
+    let reopened = SqliteStore::open(
+        &path,
+        &StoreOptions {
+            cache_capacity: 0,
+            ..options
+        },
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(reopened.count().await.unwrap(), INSERTS);
+    for session in &sessions {
+        assert_eq!(
+            reopened.get(&session.id).await.unwrap().as_ref(),
+            Some(session)
+        );
+    }
+}
+
 #[tokio::test]
 async fn open_store_creates_missing_folders_and_a_versioned_wal_database() {
     let dir = tempfile::tempdir().unwrap();
