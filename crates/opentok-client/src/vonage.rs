@@ -5,15 +5,15 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use ring::rand::SystemRandom;
-use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{KeyPair as _, RsaKeyPair, RSA_PKCS1_SHA256};
 use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::PrivateKeyDer;
 use tiny_opentok_domain::ApiKey;
 
 use crate::OpenTokError;
 
-/// The shortest RSA modulus accepted, in bits (what Vonage generates and ring's floor).
+/// The shortest RSA modulus accepted, in bits (what Vonage generates and aws-lc-rs's floor).
 pub const MIN_RSA_BITS: usize = 2048;
 
 /// A Vonage application id: a UUID in its 36-character text form (either case).
@@ -95,7 +95,7 @@ impl VonagePrivateKey {
             _ => return Err(invalid("the key is not an RSA key")),
         };
         let key = parsed.map_err(|e| invalid(rejection_reason(&e.to_string())))?;
-        let bits = key.public().modulus_len() * 8;
+        let bits = key.public_modulus_len() * 8;
         if bits < MIN_RSA_BITS {
             return Err(OpenTokError::InvalidCredentials {
                 reason: format!("the RSA key has {bits} bits; at least {MIN_RSA_BITS} are needed"),
@@ -109,18 +109,18 @@ impl VonagePrivateKey {
 
     /// The modulus size in bits.
     pub fn bits(&self) -> usize {
-        self.key.public().modulus_len() * 8
+        self.key.public_modulus_len() * 8
     }
 
     /// The public key as a DER `RSAPublicKey` (PKCS#1), what RS256 verifiers take.
     pub fn public_key_der(&self) -> &[u8] {
-        self.key.public().as_ref()
+        self.key.public_key().as_ref()
     }
 
     /// RSASSA-PKCS1-v1_5 with SHA-256 over `message`: deterministic, so a known key and message
-    /// give a known signature. ring blinds the private operation.
+    /// give a known signature. AWS-LC blinds the private operation (aws-lc-rs ignores the rng).
     pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, OpenTokError> {
-        let mut signature = vec![0; self.key.public().modulus_len()];
+        let mut signature = vec![0; self.key.public_modulus_len()];
         self.key
             .sign(&RSA_PKCS1_SHA256, &self.rng, message, &mut signature)
             .map_err(|_| OpenTokError::SigningFailed)?;
@@ -166,12 +166,12 @@ fn pem_reason(err: &pem::Error) -> &'static str {
     }
 }
 
-/// ring's rejection names, in words.
+/// aws-lc-rs's rejection names (ring's set), in words.
 fn rejection_reason(name: &str) -> &'static str {
     match name {
         "WrongAlgorithm" => "the key is not an RSA key",
         "TooSmall" => "the RSA key is shorter than 2048 bits",
-        "TooLarge" => "the RSA key is longer than ring accepts (8192 bits)",
+        "TooLarge" => "the RSA key is longer than aws-lc-rs accepts (8192 bits)",
         "InvalidEncoding" | "InvalidComponent" | "InconsistentComponents" => {
             "the RSA private key is malformed"
         }
