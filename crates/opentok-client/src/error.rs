@@ -76,7 +76,7 @@ pub enum OpenTokError {
         /// The kind of credentials held (`OpenTok` or `Vonage application`).
         credentials: &'static str,
     },
-    /// The RSA signature could not be made (ring found no randomness for blinding).
+    /// The RSA signature could not be made (AWS-LC refused to sign).
     #[error("RS256 signing failed")]
     SigningFailed,
 }

@@ -1,6 +1,6 @@
 //! JWTs: HS256 client tokens (Node's claim order) and the REST auth token for OpenTok credentials,
 //! RS256 client tokens and the application JWT for Vonage applications (docs/protocol.md).
-//! The compact JWS is assembled here (HMAC with `hmac` + `sha2`, RSA with ring) so the header and
+//! The compact JWS is assembled here (HMAC with `hmac` + `sha2`, RSA with aws-lc-rs) so the header and
 //! claims bytes are exactly the ones chosen, which lets the SDKs' vectors reproduce byte for byte.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -164,7 +164,7 @@ impl TokenSigner {
     /// # Errors
     /// [`OpenTokError::ForeignSession`] when `session_id` was not issued for this application;
     /// [`OpenTokError::UnsupportedTokenFormat`] with OpenTok credentials;
-    /// [`OpenTokError::SigningFailed`] when ring cannot sign.
+    /// [`OpenTokError::SigningFailed`] when AWS-LC cannot sign.
     pub fn rs256_token(
         &self,
         session_id: &SessionId,
@@ -186,7 +186,7 @@ impl TokenSigner {
     /// [`jwt::APPLICATION_JWT_TTL_SECS`]).
     ///
     /// # Errors
-    /// [`OpenTokError::SigningFailed`] when ring cannot sign (Vonage only).
+    /// [`OpenTokError::SigningFailed`] when AWS-LC cannot sign (Vonage only).
     pub fn rest_auth_jwt(&self, iat: u64, jti: &str) -> Result<String, OpenTokError> {
         match &self.keys {
             Keys::Hmac { sha256, .. } => {
@@ -225,7 +225,7 @@ impl TokenSigner {
     ///
     /// # Errors
     /// [`OpenTokError::UnsupportedTokenFormat`] with OpenTok credentials;
-    /// [`OpenTokError::SigningFailed`] when ring cannot sign.
+    /// [`OpenTokError::SigningFailed`] when AWS-LC cannot sign.
     pub fn sign_rs256(&self, header_json: &str, claims_json: &str) -> Result<String, OpenTokError> {
         match &self.keys {
             Keys::Rsa(key) => jwt::sign_rs256(key, header_json.as_bytes(), claims_json.as_bytes()),
